@@ -1,0 +1,10 @@
+package io.netpoll.error;
+
+/** Nothing listens at the address (ECONNREFUSED). */
+public final class ConnectionRefusedException extends SyscallException {
+    private static final long serialVersionUID = 1L;
+
+    public ConnectionRefusedException(String call, int errno, String errnoName, String description) {
+        super(call, errno, errnoName, description);
+    }
+}

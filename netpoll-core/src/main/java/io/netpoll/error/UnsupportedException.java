@@ -1,0 +1,10 @@
+package io.netpoll.error;
+
+/** A network, address family or option this build does not support, e.g. {@code "unsupported: network udp"}. */
+public final class UnsupportedException extends NetpollException {
+    private static final long serialVersionUID = 1L;
+
+    public UnsupportedException(String what) {
+        super("unsupported: " + what, null);
+    }
+}
