@@ -8,6 +8,7 @@ public final class PollerThread extends Thread {
     private final Poller poller;
     /** Owned by the buffer layer; only this thread reads or writes it. */
     public Object bufferCache;
+    private final java.util.List<Runnable> exitHooks = new java.util.ArrayList<>();
 
     PollerThread(Poller poller, String name) {
         super(name);
@@ -19,8 +20,23 @@ public final class PollerThread extends Thread {
         return poller;
     }
 
+    /** Runs {@code hook} on this thread when its poller stops (to hand back per-thread state). This thread only. */
+    public void onExit(Runnable hook) {
+        exitHooks.add(hook);
+    }
+
     @Override
     public void run() {
-        poller.loop();
+        try {
+            poller.loop();
+        } finally {
+            for (Runnable hook : exitHooks) {
+                try {
+                    hook.run();
+                } catch (RuntimeException e) {
+                    System.getLogger("io.netpoll.poll").log(System.Logger.Level.ERROR, "exit hook failed", e);
+                }
+            }
+        }
     }
 }

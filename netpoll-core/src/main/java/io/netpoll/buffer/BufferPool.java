@@ -1,0 +1,361 @@
+package io.netpoll.buffer;
+
+import io.netpoll.poll.PollerThread;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The off-heap memory behind every {@link LinkBuffer}: chunks of seven size classes (1, 2, 4, 8,
+ * 16, 32 and 64 KiB) kept for reuse, plus unpooled chunks for single requests above 64 KiB.
+ *
+ * <p><b>Where chunks live.</b> A shared stack per size class (a short lock per push or pop of a
+ * batch), and on each poller thread a small private cache (no lock at all) that refills from and
+ * spills to the shared stacks in batches. Chunks freed on one thread may be reused on another.
+ *
+ * <p><b>Bounds.</b> The shared stacks hold at most {@link #maxPooledBytes()} (system property
+ * {@code netpoll.buffer.maxPooledBytes}, default 64 MiB, for the default pool); past that, freed
+ * chunks are dropped and the garbage collector returns their memory to the OS. {@link #trim()}
+ * drops every shared chunk that stayed unused since the previous trim; servers call it once a
+ * second, so an idle pool shrinks to nothing within two seconds.
+ *
+ * <p><b>Safety.</b> A chunk's memory is a direct {@link ByteBuffer}; every view handed out by a
+ * reader keeps it reachable, so memory is never returned to the OS while a view of it exists (a
+ * view used after {@code release()} may read reused bytes, never freed memory). With
+ * {@code -Dnetpoll.buffer.poison=true} every chunk is overwritten with {@code 0xDE} when it is
+ * freed, so a use after release shows up as garbage in tests.
+ *
+ * <p><b>Accounting</b> ({@link #bytesInUse()}, {@link #bytesPooled()}) is exact whenever no
+ * thread is allocating or freeing, which is what tests and metrics need.
+ */
+public final class BufferPool {
+    static final int UNPOOLED = -1;
+    static final int EXTERNAL = -2;
+    /** Smallest and largest pooled chunk. */
+    public static final int MIN_CHUNK = 1024;
+    public static final int MAX_CHUNK = 64 * 1024;
+    static final int CLASSES = 7;
+    /** Per poller-thread cache capacity, in chunks, per class: about 900 KiB at most. */
+    private static final int[] CACHE_SLOTS = {64, 32, 32, 16, 8, 4, 4};
+    static final boolean POISON = Boolean.getBoolean("netpoll.buffer.poison");
+    static final byte POISON_BYTE = (byte) 0xDE;
+    private static final ByteBuffer POISON_SOURCE;
+
+    static {
+        POISON_SOURCE = ByteBuffer.allocateDirect(MAX_CHUNK);
+        for (int i = 0; i < MAX_CHUNK; i++) {
+            POISON_SOURCE.put(i, POISON_BYTE);
+        }
+    }
+
+    private static final BufferPool DEFAULT = new BufferPool(
+            Long.getLong("netpoll.buffer.maxPooledBytes", 64L << 20));
+
+    private final long maxPooledBytes;
+    private final Stack[] stacks = new Stack[CLASSES];
+    private final AtomicLong sharedPooledBytes = new AtomicLong();
+    private final LongAdder sharedAllocated = new LongAdder();
+    private final LongAdder sharedFreed = new LongAdder();
+    private final CopyOnWriteArrayList<Cache> caches = new CopyOnWriteArrayList<>();
+
+    /** A pool whose shared stacks keep at most {@code maxPooledBytes}. */
+    public BufferPool(long maxPooledBytes) {
+        if (maxPooledBytes < 0) {
+            throw new IllegalArgumentException("maxPooledBytes must not be negative: " + maxPooledBytes);
+        }
+        this.maxPooledBytes = maxPooledBytes;
+        for (int i = 0; i < CLASSES; i++) {
+            stacks[i] = new Stack();
+        }
+    }
+
+    /** The process-wide pool every buffer uses unless given another. */
+    public static BufferPool defaultPool() {
+        return DEFAULT;
+    }
+
+    public long maxPooledBytes() {
+        return maxPooledBytes;
+    }
+
+    static int classSize(int sizeClass) {
+        return MIN_CHUNK << sizeClass;
+    }
+
+    /** The size class for a request of {@code size} bytes (1..MAX_CHUNK). */
+    static int classOf(int size) {
+        if (size <= MIN_CHUNK) {
+            return 0;
+        }
+        return 32 - Integer.numberOfLeadingZeros(size - 1) - 10;
+    }
+
+    /** A chunk of at least {@code size} bytes: pooled up to 64 KiB, exactly sized above. */
+    Chunk allocate(int size) {
+        if (size > MAX_CHUNK) {
+            Chunk c = new Chunk(ByteBuffer.allocateDirect(size), UNPOOLED, this);
+            sharedAllocated.add(size);
+            return c;
+        }
+        int cls = classOf(size);
+        Cache cache = localCache();
+        if (cache != null) {
+            return cache.allocate(cls);
+        }
+        sharedAllocated.add(classSize(cls));
+        Chunk c = stacks[cls].pop(this);
+        return c != null ? c : newChunk(cls);
+    }
+
+    private Chunk newChunk(int cls) {
+        return new Chunk(ByteBuffer.allocateDirect(classSize(cls)), cls, this);
+    }
+
+    /** A chunk over caller memory (never pooled, never poisoned, not counted). */
+    Chunk wrap(ByteBuffer external) {
+        return new Chunk(external, EXTERNAL, this);
+    }
+
+    /** Called by {@link Chunk#release} when the last node let go. */
+    void recycle(Chunk c) {
+        if (c.sizeClass == EXTERNAL) {
+            return;
+        }
+        if (POISON) {
+            poison(c);
+        }
+        if (c.sizeClass == UNPOOLED) {
+            sharedFreed.add(c.capacity());
+            return;
+        }
+        Cache cache = localCache();
+        if (cache != null) {
+            cache.free(c);
+            return;
+        }
+        sharedFreed.add(c.capacity());
+        pushShared(c);
+    }
+
+    private void pushShared(Chunk c) {
+        int size = c.capacity();
+        if (sharedPooledBytes.get() + size > maxPooledBytes) {
+            return; // over the bound: let the garbage collector have it
+        }
+        c.reset();
+        stacks[c.sizeClass].push(c);
+        sharedPooledBytes.addAndGet(size);
+    }
+
+    private static void poison(Chunk c) {
+        ByteBuffer b = c.buf;
+        for (int off = 0; off < b.capacity(); off += MAX_CHUNK) {
+            b.put(off, POISON_SOURCE, 0, Math.min(MAX_CHUNK, b.capacity() - off));
+        }
+    }
+
+    private Cache localCache() {
+        if (!(Thread.currentThread() instanceof PollerThread t)) {
+            return null;
+        }
+        Object o = t.bufferCache;
+        if (o instanceof Cache c) {
+            return c.pool == this ? c : null;
+        }
+        if (o != null) {
+            return null;
+        }
+        Cache c = new Cache(this);
+        t.bufferCache = c;
+        caches.add(c);
+        t.onExit(c::close);
+        return c;
+    }
+
+    /** Bytes of pooled and unpooled chunks handed out and not yet freed. */
+    public long bytesInUse() {
+        long n = sharedAllocated.sum() - sharedFreed.sum();
+        for (Cache c : caches) {
+            n += c.allocatedBytes() - c.freedBytes();
+        }
+        return n;
+    }
+
+    /** Bytes of free chunks kept for reuse (shared stacks and poller caches). */
+    public long bytesPooled() {
+        long n = sharedPooledBytes.get();
+        for (Cache c : caches) {
+            n += c.cachedBytes();
+        }
+        return n;
+    }
+
+    /**
+     * Drops every shared chunk that was not used since the previous call, and on a poller thread
+     * also hands that thread's cache back to the shared stacks. Safe from any thread.
+     */
+    public void trim() {
+        Cache cache = localCache();
+        if (cache != null) {
+            cache.flush();
+        }
+        for (Stack s : stacks) {
+            long dropped = s.trim();
+            if (dropped > 0) {
+                sharedPooledBytes.addAndGet(-dropped);
+            }
+        }
+    }
+
+    /** A size class's shared free chunks; all fields guarded by the stack's monitor. */
+    private static final class Stack {
+        private Chunk[] items = new Chunk[16];
+        private int size;
+        /** The smallest size since the last trim: that many chunks were never needed. */
+        private int lowWater;
+
+        synchronized void push(Chunk c) {
+            if (size == items.length) {
+                items = java.util.Arrays.copyOf(items, size * 2);
+            }
+            items[size++] = c;
+        }
+
+        synchronized Chunk pop(BufferPool pool) {
+            if (size == 0) {
+                return null;
+            }
+            Chunk c = items[--size];
+            items[size] = null;
+            if (size < lowWater) {
+                lowWater = size;
+            }
+            pool.sharedPooledBytes.addAndGet(-c.capacity());
+            return c;
+        }
+
+        /** Pops up to {@code max} chunks into {@code out}; returns how many. */
+        synchronized int popBatch(Chunk[] out, int max, BufferPool pool) {
+            int n = Math.min(max, size);
+            long bytes = 0;
+            for (int i = 0; i < n; i++) {
+                Chunk c = items[--size];
+                items[size] = null;
+                bytes += c.capacity();
+                out[i] = c;
+            }
+            if (size < lowWater) {
+                lowWater = size;
+            }
+            if (bytes > 0) {
+                pool.sharedPooledBytes.addAndGet(-bytes);
+            }
+            return n;
+        }
+
+        synchronized long trim() {
+            int drop = Math.min(lowWater, size);
+            long bytes = 0;
+            for (int i = 0; i < drop; i++) {
+                Chunk c = items[--size];
+                items[size] = null;
+                bytes += c.capacity();
+            }
+            lowWater = size;
+            return bytes;
+        }
+    }
+
+    /**
+     * A poller thread's private chunks. Only the owner thread mutates it; the byte counters are
+     * written with opaque stores so {@link #bytesInUse()} can sum them from any thread.
+     */
+    private static final class Cache {
+        private static final java.lang.invoke.VarHandle LONGS =
+                java.lang.invoke.MethodHandles.arrayElementVarHandle(long[].class);
+        private static final int ALLOCATED = 0;
+        private static final int FREED = 1;
+        private static final int CACHED = 2;
+
+        final BufferPool pool;
+        private final Chunk[][] slots = new Chunk[CLASSES][];
+        private final int[] counts = new int[CLASSES];
+        /** ALLOCATED, FREED, CACHED bytes; written by the owner only. */
+        private final long[] bytes = new long[3];
+
+        Cache(BufferPool pool) {
+            this.pool = pool;
+            for (int i = 0; i < CLASSES; i++) {
+                slots[i] = new Chunk[CACHE_SLOTS[i]];
+            }
+        }
+
+        private void add(int which, long delta) {
+            LONGS.setOpaque(bytes, which, bytes[which] + delta);
+        }
+
+        long allocatedBytes() {
+            return (long) LONGS.getOpaque(bytes, ALLOCATED);
+        }
+
+        long freedBytes() {
+            return (long) LONGS.getOpaque(bytes, FREED);
+        }
+
+        long cachedBytes() {
+            return (long) LONGS.getOpaque(bytes, CACHED);
+        }
+
+        Chunk allocate(int cls) {
+            int size = classSize(cls);
+            add(ALLOCATED, size);
+            if (counts[cls] == 0) {
+                int got = pool.stacks[cls].popBatch(slots[cls], slots[cls].length / 2, pool);
+                counts[cls] = got;
+                add(CACHED, (long) got * size);
+                if (got == 0) {
+                    return pool.newChunk(cls);
+                }
+            }
+            Chunk c = slots[cls][--counts[cls]];
+            slots[cls][counts[cls]] = null;
+            add(CACHED, -size);
+            c.reset();
+            return c;
+        }
+
+        void free(Chunk c) {
+            int cls = c.sizeClass;
+            int size = c.capacity();
+            add(FREED, size);
+            Chunk[] s = slots[cls];
+            if (counts[cls] == s.length) {
+                spill(cls, s.length / 2);
+            }
+            s[counts[cls]++] = c;
+            add(CACHED, size);
+        }
+
+        private void spill(int cls, int n) {
+            Chunk[] s = slots[cls];
+            for (int i = 0; i < n && counts[cls] > 0; i++) {
+                Chunk c = s[--counts[cls]];
+                s[counts[cls]] = null;
+                add(CACHED, -c.capacity());
+                pool.pushShared(c);
+            }
+        }
+
+        void flush() {
+            for (int cls = 0; cls < CLASSES; cls++) {
+                spill(cls, counts[cls]);
+            }
+        }
+
+        void close() {
+            flush();
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package io.netpoll.buffer;
+
+import io.netpoll.sys.NativeBuffer;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+
+/**
+ * A block of off-heap memory that buffer {@link Node}s point into: a pooled block of one size class,
+ * an unpooled block for a large request, or caller memory referenced by
+ * {@link Writer#writeDirect}. Shared by every node that refers to it (slices, appends); returned to
+ * its pool when the last one lets go.
+ *
+ * <p>{@link #refs}: the number of nodes that refer to this chunk. 1 when allocated; +1 by each node
+ * that shares it ({@link #retain}, any thread holding a node); -1 by each node freed
+ * ({@link #release}); the thread that takes it to 0 recycles the chunk. Below 0 is impossible and
+ * throws (a double release).
+ */
+final class Chunk {
+    private static final VarHandle REFS;
+
+    static {
+        try {
+            REFS = MethodHandles.lookup().findVarHandle(Chunk.class, "refs", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** The memory, big-endian, index 0 = first byte; never repositioned (absolute access only). */
+    final ByteBuffer buf;
+    final long address;
+    /** Size class index in the pool, or {@link BufferPool#UNPOOLED} / {@link BufferPool#EXTERNAL}. */
+    final int sizeClass;
+    final BufferPool pool;
+    /** See the class comment. */
+    private volatile int refs = 1;
+
+    Chunk(ByteBuffer buf, int sizeClass, BufferPool pool) {
+        this.buf = buf;
+        this.address = NativeBuffer.addressOf(buf);
+        this.sizeClass = sizeClass;
+        this.pool = pool;
+    }
+
+    int capacity() {
+        return buf.capacity();
+    }
+
+    void retain() {
+        int r = (int) REFS.getAndAdd(this, 1);
+        if (r <= 0) {
+            throw new IllegalStateException("retain of a released chunk");
+        }
+    }
+
+    void release() {
+        int r = (int) REFS.getAndAdd(this, -1) - 1;
+        if (r == 0) {
+            pool.recycle(this);
+        } else if (r < 0) {
+            throw new IllegalStateException("chunk released twice");
+        }
+    }
+
+    /** Pool only: a recycled chunk handed out again starts with one reference. */
+    void reset() {
+        REFS.setRelease(this, 1);
+    }
+
+    int refs() {
+        return refs;
+    }
+}

@@ -1,0 +1,96 @@
+package io.netpoll.buffer;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * One link of a {@link LinkBuffer}: a window {@code [read, end)} of readable bytes in a
+ * {@link Chunk}, with room up to {@code cap} for the writer.
+ *
+ * <pre>
+ * chunk.buf:  ... | consumed | readable (published) | malloc'd, not yet flushed | free | ...
+ *                  read ─────┘           end ─────────┘              malloc ──────┘ cap ┘
+ * </pre>
+ * Ownership between the one reader thread and the one writer thread:
+ * <ul>
+ *   <li>{@link #read}: reader only.</li>
+ *   <li>{@link #malloc}, {@link #cap}: writer only.</li>
+ *   <li>{@link #end}: written by the writer at flush, before it publishes the buffer's length
+ *       (a volatile add); read by the reader after it reads that length, and never trusted beyond it.</li>
+ *   <li>{@link #sealed}: false while the writer may still raise {@code end}; set once (release
+ *       store) by the writer; the reader frees or steps past a node only when it is sealed.</li>
+ *   <li>{@link #next}: null → a node (writer, CAS) or null → {@link #TOMBSTONE} (reader, CAS, when
+ *       it frees this node as the last one); exactly one of the two CASes wins.</li>
+ * </ul>
+ */
+final class Node {
+    /** Marks a last node the reader has freed; the writer then starts a new chain. */
+    static final Node TOMBSTONE = new Node();
+
+    private static final VarHandle NEXT;
+    private static final VarHandle SEALED;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            NEXT = l.findVarHandle(Node.class, "next", Node.class);
+            SEALED = l.findVarHandle(Node.class, "sealed", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    final Chunk chunk;
+    /** Memory shared with another buffer or the caller: never written through this node. */
+    final boolean readOnly;
+    int read;
+    int end;
+    int malloc;
+    int cap;
+    @SuppressWarnings("unused") private volatile Node next;
+    @SuppressWarnings("unused") private volatile boolean sealed;
+
+    private Node() {
+        this.chunk = null;
+        this.readOnly = true;
+    }
+
+    /**
+     * A node over {@code [from, to)} of {@code chunk} (malloc'd, not yet published), writable up to
+     * {@code cap} unless {@code readOnly}. Takes over one reference to the chunk.
+     */
+    Node(Chunk chunk, int from, int to, int cap, boolean readOnly) {
+        this.chunk = chunk;
+        this.read = from;
+        this.end = from;
+        this.malloc = to;
+        this.cap = cap;
+        this.readOnly = readOnly;
+    }
+
+    Node next() {
+        return (Node) NEXT.getAcquire(this);
+    }
+
+    /** Writer: link {@code n} after this node; false if the reader freed this node first. */
+    boolean linkNext(Node n) {
+        return NEXT.compareAndSet(this, null, n);
+    }
+
+    /** Reader: claim this last node for freeing; false if the writer linked a next node first. */
+    boolean tombstone() {
+        return NEXT.compareAndSet(this, null, TOMBSTONE);
+    }
+
+    boolean isSealed() {
+        return (boolean) SEALED.getAcquire(this);
+    }
+
+    void seal() {
+        SEALED.setRelease(this, true);
+    }
+
+    int readable() {
+        return end - read;
+    }
+}

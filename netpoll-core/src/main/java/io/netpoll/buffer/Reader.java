@@ -1,0 +1,90 @@
+package io.netpoll.buffer;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.Charset;
+
+/**
+ * netpoll's zero-copy reading contract.
+ *
+ * <p><b>Views.</b> {@link #next} and {@link #peek} return {@link ByteBuffer}s that point straight
+ * into the buffer's off-heap memory (big-endian, position 0, limit n). A view is valid until the
+ * next {@link #release()}; after that its bytes may be reused by another buffer. A view that would
+ * span two internal nodes is assembled into pooled scratch memory, which {@code release()} frees too.
+ * Reading methods that return Java values ({@link #readBinary}, {@link #readString}, {@link #readInt}
+ * ...) copy and stay valid forever.
+ *
+ * <p><b>Not enough bytes.</b> On a plain {@link LinkBuffer} a request for more than {@link #len()}
+ * bytes throws {@link io.netpoll.error.EofException} and consumes nothing. On a connection's reader
+ * the same call waits until the bytes arrive, the read deadline passes
+ * ({@link io.netpoll.error.ReadTimeoutException}; nothing consumed, the connection stays usable), the
+ * peer finishes sending ({@code EofException} once every byte it sent has been read) or the connection
+ * closes ({@link io.netpoll.error.ConnectionClosedException}).
+ *
+ * <p><b>Errors.</b> A negative size is an {@link IllegalArgumentException}; any use after the
+ * buffer was closed is an {@link IllegalStateException}.
+ *
+ * <p><b>Threads.</b> One thread reads at a time (while another may write).
+ */
+public interface Reader {
+    /** Consumes {@code n} bytes and returns a view of them, valid until {@link #release()}. */
+    ByteBuffer next(int n) throws IOException;
+
+    /** Returns a view of the next {@code n} bytes without consuming them, valid until {@link #release()}. */
+    ByteBuffer peek(int n) throws IOException;
+
+    /** Consumes {@code n} bytes without looking at them. */
+    void skip(int n) throws IOException;
+
+    /**
+     * Consumes bytes up to and including the first {@code delim} and returns a view of them, valid
+     * until {@link #release()}. Without a delimiter in the buffer a plain LinkBuffer throws
+     * {@code EofException} and consumes nothing; a connection waits for more input.
+     */
+    ByteBuffer until(byte delim) throws IOException;
+
+    /**
+     * Offset of the first {@code delim} at or after {@code from} among the readable bytes, or -1.
+     * Consumes nothing and never waits.
+     */
+    int indexOf(byte delim, int from);
+
+    /** The byte at {@code offset} among the readable bytes, without consuming; never waits. */
+    byte peekByte(int offset);
+
+    /** Consumes {@code n} bytes and decodes them with {@code charset}. */
+    String readString(int n, Charset charset) throws IOException;
+
+    /** Consumes {@code n} bytes and decodes them as UTF-8. */
+    String readString(int n) throws IOException;
+
+    /** Consumes {@code n} bytes into a new array. */
+    byte[] readBinary(int n) throws IOException;
+
+    byte readByte() throws IOException;
+
+    /** Big-endian. */
+    short readShort() throws IOException;
+
+    /** Big-endian. */
+    int readInt() throws IOException;
+
+    /** Big-endian. */
+    long readLong() throws IOException;
+
+    /**
+     * Consumes {@code n} bytes into a new buffer that shares this buffer's memory (no copy): reference
+     * counts keep each shared chunk alive until both sides have released it. The slice is
+     * independent: release or close it whenever you like.
+     */
+    LinkBuffer slice(int n) throws IOException;
+
+    /**
+     * Frees the memory of everything consumed so far. Views returned before this call become
+     * invalid; slices stay valid.
+     */
+    void release();
+
+    /** Bytes readable now, without waiting. */
+    int len();
+}
