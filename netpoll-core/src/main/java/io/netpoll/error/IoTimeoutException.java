@@ -6,7 +6,7 @@ package io.netpoll.error;
  * operation may be retried after moving the deadline.
  */
 public abstract sealed class IoTimeoutException extends NetpollException
-        permits ReadTimeoutException, WriteTimeoutException, DialTimeoutException {
+        permits ReadTimeoutException, WriteTimeoutException, DialTimeoutException, IdleTimeoutException {
     private static final long serialVersionUID = 1L;
 
     IoTimeoutException(String message) {

@@ -16,9 +16,11 @@ import java.io.IOException;
  *  ├─ IoTimeoutException         "i/o timeout"          a deadline passed; the connection stays usable
  *  │   ├─ ReadTimeoutException   "read timeout"
  *  │   ├─ WriteTimeoutException  "write timeout"
- *  │   └─ DialTimeoutException   "dial timeout"
+ *  │   ├─ DialTimeoutException   "dial timeout"
+ *  │   └─ IdleTimeoutException   "idle timeout"         (the cause when an idle connection is closed)
  *  ├─ ConcurrentAccessException  "concurrent access"    two threads used a one-at-a-time operation at once
  *  ├─ UnsupportedException       "unsupported: ..."     a network or option this build does not support
+ *  ├─ LimitExceededException     "limit exceeded: ..."  input longer than a limit the application set
  *  └─ SyscallException           "call: description (ENAME)"   the kernel refused a call
  *      ├─ ConnectionRefusedException  ECONNREFUSED
  *      ├─ ConnectionResetException    ECONNRESET, EPIPE
@@ -29,7 +31,7 @@ import java.io.IOException;
  */
 public abstract sealed class NetpollException extends IOException
         permits ConnectionClosedException, EofException, IoTimeoutException, ConcurrentAccessException,
-        UnsupportedException, SyscallException {
+        UnsupportedException, LimitExceededException, SyscallException {
     private static final long serialVersionUID = 1L;
 
     NetpollException(String message, Throwable cause) {

@@ -87,6 +87,8 @@ public final class Poller implements Executor, AutoCloseable {
     /** When the poller plans to wake for its next timer tick (nanoTime), or Long.MAX_VALUE; 0 while awake. */
     private volatile long plannedWake;
     private volatile long busySince;
+    /** System.nanoTime() when the loop last woke: a cheap clock for activity stamps (1 tick accurate). */
+    private volatile long loopTime = System.nanoTime();
 
     @SuppressWarnings("unchecked")
     public Poller(String name) throws SyscallException {
@@ -152,21 +154,39 @@ public final class Poller implements Executor, AutoCloseable {
      * descriptor. Events go to {@code handler} on this poller's thread. Safe from any thread.
      */
     public PollDesc register(int fd, PollDesc.Handler handler) throws SyscallException {
-        if (runState.get() != RUNNING) {
-            throw Errno.exception("epoll_ctl", Errno.EBADF);
-        }
+        PollDesc pd = newDesc(fd, handler);
+        add(pd);
+        return pd;
+    }
+
+    /**
+     * A descriptor for {@code fd} that is not registered yet: store it where the handler will look
+     * for it, then {@link #add} it, so no event can reach the handler before it can find its
+     * descriptor.
+     */
+    public PollDesc newDesc(int fd, PollDesc.Handler handler) {
         int tag = nextTag.getAndIncrement();
         if (tag == 0) {
             tag = nextTag.getAndIncrement();
         }
-        PollDesc pd = new PollDesc(fd, this, tag, handler);
+        return new PollDesc(fd, this, tag, handler);
+    }
+
+    /** Adds a descriptor from {@link #newDesc} to epoll (once, edge-triggered, in and out). */
+    public void add(PollDesc pd) throws SyscallException {
+        if (pd.poller != this) {
+            throw new IllegalArgumentException(pd + " belongs to " + pd.poller);
+        }
+        if (runState.get() != RUNNING) {
+            throw Errno.exception("epoll_ctl", Errno.EBADF);
+        }
+        int fd = pd.fd;
         page(fd).set(fd & (PAGE_SIZE - 1), pd);
-        int r = ctl(Linux.EPOLL_CTL_ADD, fd, EPOLL_INTEREST, ((long) tag << 32) | (fd & 0xffffffffL));
+        int r = ctl(Linux.EPOLL_CTL_ADD, fd, EPOLL_INTEREST, ((long) pd.tag << 32) | (fd & 0xffffffffL));
         if (r < 0) {
             page(fd).compareAndSet(fd & (PAGE_SIZE - 1), pd, null);
             throw Errno.exception("epoll_ctl", -r);
         }
-        return pd;
     }
 
     /** Drops {@code pd} from the table; later events for its fd and tag are ignored. */
@@ -234,6 +254,11 @@ public final class Poller implements Executor, AutoCloseable {
         }
     }
 
+    /** The time the loop last woke, from {@link System#nanoTime()}; at most about one tick stale while busy. */
+    public long loopTime() {
+        return loopTime;
+    }
+
     /** Nanos since the poller started handling its current batch, or 0 when it is waiting. */
     public long busyNanos() {
         long s = busySince;
@@ -247,7 +272,9 @@ public final class Poller implements Executor, AutoCloseable {
                 int n = libc.epollWait(epfd, events.address(), eventCapacity, timeoutMs);
                 wakeState.set(AWAKE);
                 plannedWake = 0;
-                busySince = System.nanoTime();
+                long woke = System.nanoTime();
+                busySince = woke;
+                loopTime = woke;
                 if (n < 0) {
                     if (n == -Errno.EINTR) {
                         continue;

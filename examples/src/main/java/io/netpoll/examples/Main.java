@@ -1,0 +1,36 @@
+package io.netpoll.examples;
+
+import java.util.Arrays;
+
+/**
+ * Entry point of {@code examples/target/netpoll-examples.jar}: the first argument picks the example.
+ */
+public final class Main {
+    private Main() {
+    }
+
+    private static void usage() {
+        System.err.println("""
+                usage: java -jar examples/target/netpoll-examples.jar EXAMPLE [ARGS]
+                  demo [SECONDS] [CLIENTS]  server + coroutine clients exchange checked frames, then a summary
+                  framed-echo PORT   framed echo server, Java callback API (127.0.0.1, until killed)
+                  raw-echo PORT      raw echo server, Java callback API
+                  kt-echo PORT       framed echo server, Kotlin coroutine DSL
+                """);
+        System.exit(2);
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            usage();
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        switch (args[0]) {
+            case "demo" -> Demo.main(rest);
+            case "framed-echo" -> FramedEcho.main(rest);
+            case "kt-echo" -> KtEcho.main(rest);
+            case "raw-echo" -> RawEcho.main(rest);
+            default -> usage();
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package io.netpoll;
+
+import io.netpoll.buffer.Reader;
+import io.netpoll.buffer.Writer;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * A TCP or unix-domain stream connection driven by a netpoll poller.
+ *
+ * <pre>{@code
+ * EventLoop loop = EventLoop.builder()
+ *     .onRequest(conn -> {                        // runs while unread input remains
+ *         Reader in = conn.reader();
+ *         if (in.len() < 4) return;               // not a whole header yet: called again on more input
+ *         int n = in.peek(4).getInt(0);
+ *         if (in.len() < 4 + n) return;
+ *         ByteBuffer frame = in.next(4 + n);      // zero-copy view, valid until release()
+ *         conn.writer().writeBuffer(frame);
+ *         in.release();
+ *         conn.writer().flush();                  // sends on this thread
+ *     })
+ *     .build();
+ * }</pre>
+ *
+ * <p><b>Reading.</b> The poller reads into the connection's input buffer as bytes arrive (up to
+ * the input cap, then it pauses until the handler consumes). {@link #reader()} waits, when called
+ * off the poller thread, for as many bytes as a call needs: until they arrive, the read deadline or
+ * timeout passes ({@link io.netpoll.error.ReadTimeoutException}; nothing consumed, the connection stays
+ * usable), the peer finishes sending ({@link io.netpoll.error.EofException}, after every byte it sent was
+ * read), or the connection closes ({@link io.netpoll.error.ConnectionClosedException}). On the poller
+ * thread (inline handlers) a call that would have to wait throws {@link IllegalStateException}:
+ * check {@link Reader#len()} and return instead; {@code onRequest} runs again when more bytes arrive.
+ *
+ * <p><b>Writing.</b> {@link #writer()} buffers; {@code flush()} writes on the calling thread. If the
+ * socket is full the rest is queued and the poller finishes the send; off the poller thread,
+ * {@code flush()} then waits until at most the write-queue limit (default 0: everything) is still
+ * queued, or the write deadline or timeout passes ({@link io.netpoll.error.WriteTimeoutException}; the
+ * queued bytes stay queued and are still sent). Two threads flushing at once: the second gets
+ * {@link io.netpoll.error.ConcurrentAccessException}. On the poller thread {@code flush()} never
+ * waits; while the queue is over the limit the connection stops reading (backpressure).
+ *
+ * <p><b>Closing.</b> {@link #close()} closes the socket, wakes every blocked call with
+ * {@code ConnectionClosedException}, discards unsent output, and runs the close callbacks (newest
+ * first, exactly once) when no call on the connection is still in progress; its buffers go back to
+ * the pool at the same moment. Calls after close throw {@code ConnectionClosedException}. A peer
+ * reset closes the connection with {@link io.netpoll.error.ConnectionResetException} as the cause.
+ *
+ * <p><b>Threads.</b> One thread reads and one thread writes at a time; {@code close()}, deadlines
+ * and timeouts may be set from any thread.
+ */
+public interface Connection extends AutoCloseable {
+    /** The input side (netpoll's nocopy Reader), blocking as described above. */
+    Reader reader();
+
+    /** The output side (netpoll's Writer); {@code flush()} sends. */
+    Writer writer();
+
+    /** True until the connection is closed (by either side, an error, a timeout or shutdown). */
+    boolean isActive();
+
+    /** Closes the connection; idempotent, safe from any thread. */
+    @Override
+    void close();
+
+    /**
+     * Why the connection closed: {@code null} while open or when closed normally, else the error
+     * ({@link io.netpoll.error.ConnectionResetException}, {@link io.netpoll.error.IdleTimeoutException}, ...).
+     */
+    Throwable closeCause();
+
+    /**
+     * Adds a callback run once when the connection has closed and no call on it is in progress.
+     * Callbacks run newest first, on the handler executor. Added after close: runs at once.
+     */
+    void addCloseCallback(CloseCallback callback);
+
+    /** Sets (or replaces) the handler run while unread input remains; see {@link OnRequest}. */
+    void setOnRequest(OnRequest handler);
+
+    /** Bounds each wait for input ({@code null} or zero: no bound). */
+    void setReadTimeout(Duration timeout);
+
+    /** Bounds each wait for the socket to take queued output ({@code null} or zero: no bound). */
+    void setWriteTimeout(Duration timeout);
+
+    /** Closes the connection after this long without traffic in either direction ({@code null}/zero: never). */
+    void setIdleTimeout(Duration timeout);
+
+    /** An absolute deadline for every read wait ({@code null}: none). A past deadline fails waits at once. */
+    void setReadDeadline(Instant deadline);
+
+    /** An absolute deadline for every write wait ({@code null}: none). */
+    void setWriteDeadline(Instant deadline);
+
+    SocketAddress localAddress();
+
+    SocketAddress remoteAddress();
+
+    /** Shuts down the sending side (the peer reads EOF after the bytes already sent); reading goes on. */
+    void shutdownOutput() throws java.io.IOException;
+
+    /** A blocking {@link InputStream} over {@link #reader()}; {@code read} returns -1 at EOF. */
+    InputStream inputStream();
+
+    /** An {@link OutputStream} over {@link #writer()}; {@code flush()} sends. */
+    OutputStream outputStream();
+
+    /** Whatever the application attached (netpoll's context), or {@code null}. */
+    Object attachment();
+
+    void attach(Object attachment);
+}

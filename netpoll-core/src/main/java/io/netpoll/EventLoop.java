@@ -1,0 +1,372 @@
+package io.netpoll;
+
+import io.netpoll.buffer.BufferPool;
+import io.netpoll.conn.ConnConfig;
+import io.netpoll.conn.NetConnection;
+import io.netpoll.poll.LoadBalance;
+import io.netpoll.poll.Poller;
+import io.netpoll.poll.PollerGroup;
+import io.netpoll.poll.StallDetector;
+import io.netpoll.server.Acceptor;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * netpoll's server: accepts connections on dedicated acceptor pollers, spreads them over connection
+ * pollers, and runs your callbacks ({@link OnPrepare}, {@link OnConnect}, {@link OnRequest},
+ * {@link OnDisconnect}) with netpoll's ordering and concurrency rules.
+ *
+ * <pre>{@code
+ * EventLoop loop = EventLoop.builder()
+ *     .onRequest(conn -> { ... })               // required
+ *     .readTimeout(Duration.ofSeconds(5))
+ *     .idleTimeout(Duration.ofMinutes(1))
+ *     .executor(HandlerExecutors.inline())      // handlers that never block
+ *     .build();
+ * Listener l = Listener.create("tcp", "127.0.0.1:8080");
+ * new Thread(() -> loop.serve(l)).start();       // serve blocks until shutdown
+ * ...
+ * ShutdownReport r = loop.shutdown(Duration.ofSeconds(5));
+ * }</pre>
+ *
+ * <p><b>Shutdown</b> is graceful: stop accepting (listeners close), close connections that are idle
+ * (no handler running, no unread input, nothing queued to send), let the others finish their handler
+ * and flush their output, re-checking every 10 ms, and force-close what is still busy at the
+ * deadline. The report says how many of each. Then pollers stop and {@link #serve} returns.
+ */
+public final class EventLoop {
+    private static final System.Logger LOG = System.getLogger("io.netpoll.server");
+    /** A poller busy this long in one batch is reported by the {@link StallDetector}. */
+    private static final long STALL_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final ConnConfig config;
+    private final int pollerCount;
+    private final LoadBalance balance;
+    private final OnPrepare onPrepare;
+    private final ExecutorService ownedExecutor;
+    private final Set<NetConnection> live = ConcurrentHashMap.newKeySet();
+    private final List<Acceptor> acceptors = new ArrayList<>();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private PollerGroup group;
+    private Poller acceptPoller;
+    private volatile boolean shuttingDown;
+    private volatile ShutdownReport report;
+
+    private EventLoop(Builder b) {
+        Executor executor = b.executor;
+        ExecutorService owned = null;
+        if (executor == null) {
+            owned = HandlerExecutors.boundedPool(HandlerExecutors.defaultPoolSize());
+            executor = owned;
+        }
+        this.ownedExecutor = owned;
+        this.config = new ConnConfig(executor, b.onConnect, b.onRequest, b.onDisconnect,
+                b.readTimeout, b.writeTimeout, b.idleTimeout, b.maxInputBytes, b.writeQueueLimit, b.pool);
+        this.pollerCount = b.pollers;
+        this.balance = b.balance;
+        this.onPrepare = b.onPrepare;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    private synchronized void startPollers() throws IOException {
+        if (shuttingDown) {
+            throw new IllegalStateException("event loop is shut down");
+        }
+        if (group == null) {
+            group = new PollerGroup("netpoll", pollerCount, balance);
+            acceptPoller = new Poller("netpoll-accept");
+            for (Poller p : group.pollers()) {
+                StallDetector.watch(p, STALL_NANOS);
+            }
+            scheduleTrim();
+        }
+    }
+
+    /** Once a second the pool drops chunks unused since the last trim, so idle memory goes back to the OS. */
+    private void scheduleTrim() {
+        acceptPoller.schedule(System.nanoTime() + TimeUnit.SECONDS.toNanos(1), () -> {
+            config.pool().trim();
+            if (!shuttingDown) {
+                scheduleTrim();
+            }
+        });
+    }
+
+    /**
+     * Accepts connections on {@code listener} and serves them until {@link #shutdown}; blocks until
+     * then. Several listeners may be served at once (call from several threads). The event loop owns
+     * the listener from now on and closes it at shutdown.
+     */
+    public void serve(Listener listener) throws IOException {
+        listener.handOver();
+        startPollers();
+        Acceptor acceptor = new Acceptor(listener, acceptPoller, fd -> accepted(fd, listener));
+        synchronized (this) {
+            if (shuttingDown) {
+                listener.close();
+                return;
+            }
+            acceptors.add(acceptor);
+            acceptor.start();
+        }
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while serving");
+        }
+    }
+
+    private void accepted(int fd, Listener listener) {
+        NetConnection conn = new NetConnection(fd, group.next(), config, !listener.isUnix());
+        if (shuttingDown) {
+            conn.close();
+            return;
+        }
+        live.add(conn);
+        conn.addCloseCallback(live::remove);
+        if (onPrepare != null) {
+            try {
+                onPrepare.onPrepare(conn);
+            } catch (Exception e) {
+                LOG.log(System.Logger.Level.WARNING, "onPrepare failed; closing " + conn, e);
+                conn.closeWith(e);
+                return;
+            }
+        }
+        conn.start();
+    }
+
+    /** Connections open now. */
+    public int connections() {
+        return live.size();
+    }
+
+    /** The connection pollers (empty before the first {@link #serve}). */
+    public List<Poller> pollers() {
+        PollerGroup g = group;
+        return g == null ? List.of() : g.pollers();
+    }
+
+    /**
+     * Graceful shutdown (see the class comment); returns what it had to force. Idempotent: later calls
+     * return the first report.
+     */
+    public ShutdownReport shutdown(Duration grace) {
+        synchronized (this) {
+            if (shuttingDown) {
+                return awaitReport();
+            }
+            shuttingDown = true;
+            for (Acceptor a : acceptors) {
+                a.stop();
+            }
+        }
+        long start = System.nanoTime();
+        long deadline = start + (grace == null ? 0 : grace.toNanos());
+        int idle = 0;
+        int drained = 0;
+        Set<NetConnection> busyOnce = ConcurrentHashMap.newKeySet();
+        for (;;) {
+            for (NetConnection c : live) {
+                if (!c.isActive()) {
+                    continue;
+                }
+                if (isIdle(c)) {
+                    if (busyOnce.contains(c)) {
+                        drained++;
+                    } else {
+                        idle++;
+                    }
+                    c.close();
+                } else {
+                    busyOnce.add(c);
+                }
+            }
+            if (liveActive() == 0 || System.nanoTime() - deadline >= 0) {
+                break;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int forced = 0;
+        for (NetConnection c : live) {
+            if (c.isActive()) {
+                forced++;
+                c.close();
+            }
+        }
+        synchronized (this) {
+            if (group != null) {
+                group.close();
+                acceptPoller.close();
+            }
+        }
+        if (ownedExecutor != null) {
+            ownedExecutor.shutdown();
+        }
+        report = new ShutdownReport(idle, drained, forced, Duration.ofNanos(System.nanoTime() - start));
+        stopped.countDown();
+        if (forced > 0) {
+            LOG.log(System.Logger.Level.WARNING, "shutdown forced " + forced + " busy connection(s) closed");
+        }
+        return report;
+    }
+
+    private int liveActive() {
+        int n = 0;
+        for (NetConnection c : live) {
+            if (c.isActive()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private static boolean isIdle(NetConnection c) {
+        return c.inputLen() == 0 && c.sender().idle() && !c.requestBusy();
+    }
+
+    private ShutdownReport awaitReport() {
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return report;
+    }
+
+    /** Options; {@link #onRequest} is required. */
+    public static final class Builder {
+        private OnRequest onRequest;
+        private OnPrepare onPrepare;
+        private OnConnect onConnect;
+        private OnDisconnect onDisconnect;
+        private long readTimeout;
+        private long writeTimeout;
+        private long idleTimeout;
+        private int pollers = PollerGroup.defaultSize();
+        private LoadBalance balance = LoadBalance.ROUND_ROBIN;
+        private Executor executor;
+        private int maxInputBytes = ConnConfig.DEFAULT_MAX_INPUT;
+        private long writeQueueLimit;
+        private BufferPool pool = BufferPool.defaultPool();
+
+        private Builder() {
+        }
+
+        public Builder onRequest(OnRequest h) {
+            this.onRequest = h;
+            return this;
+        }
+
+        public Builder onPrepare(OnPrepare h) {
+            this.onPrepare = h;
+            return this;
+        }
+
+        public Builder onConnect(OnConnect h) {
+            this.onConnect = h;
+            return this;
+        }
+
+        public Builder onDisconnect(OnDisconnect h) {
+            this.onDisconnect = h;
+            return this;
+        }
+
+        /** Bounds each wait for input in a handler; {@link io.netpoll.error.ReadTimeoutException} after. */
+        public Builder readTimeout(Duration d) {
+            this.readTimeout = positive(d, "readTimeout");
+            return this;
+        }
+
+        /** Bounds each wait of {@code flush()} for the socket; {@link io.netpoll.error.WriteTimeoutException} after. */
+        public Builder writeTimeout(Duration d) {
+            this.writeTimeout = positive(d, "writeTimeout");
+            return this;
+        }
+
+        /** Closes connections with no traffic in either direction for this long. */
+        public Builder idleTimeout(Duration d) {
+            this.idleTimeout = positive(d, "idleTimeout");
+            return this;
+        }
+
+        /** Connection pollers (default {@link PollerGroup#defaultSize()}); one more thread accepts. */
+        public Builder pollers(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("pollers must be at least 1: " + n);
+            }
+            this.pollers = n;
+            return this;
+        }
+
+        public Builder loadBalance(LoadBalance lb) {
+            this.balance = java.util.Objects.requireNonNull(lb);
+            return this;
+        }
+
+        /** Where handlers run (default: a bounded pool); see {@link HandlerExecutors}. */
+        public Builder executor(Executor e) {
+            this.executor = java.util.Objects.requireNonNull(e);
+            return this;
+        }
+
+        /** Read backpressure: reading pauses while this many bytes wait unread (default 4 MiB). */
+        public Builder maxInputBytes(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("maxInputBytes must be positive: " + n);
+            }
+            this.maxInputBytes = n;
+            return this;
+        }
+
+        /** Write backpressure: {@code flush()} returns once at most this many bytes stay queued (default 0). */
+        public Builder writeQueueLimit(long n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("writeQueueLimit must not be negative: " + n);
+            }
+            this.writeQueueLimit = n;
+            return this;
+        }
+
+        public Builder bufferPool(BufferPool p) {
+            this.pool = java.util.Objects.requireNonNull(p);
+            return this;
+        }
+
+        private static long positive(Duration d, String what) {
+            if (d == null || d.isZero()) {
+                return 0;
+            }
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(what + " must not be negative: " + d);
+            }
+            return d.toNanos();
+        }
+
+        public EventLoop build() {
+            if (onRequest == null) {
+                throw new IllegalArgumentException("onRequest is required");
+            }
+            return new EventLoop(this);
+        }
+    }
+}

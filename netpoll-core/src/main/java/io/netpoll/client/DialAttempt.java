@@ -1,0 +1,104 @@
+package io.netpoll.client;
+
+import io.netpoll.conn.ConnConfig;
+import io.netpoll.conn.NetConnection;
+import io.netpoll.error.DialTimeoutException;
+import io.netpoll.error.SyscallException;
+import io.netpoll.poll.PollDesc;
+import io.netpoll.poll.Poller;
+import io.netpoll.sys.Errno;
+import io.netpoll.sys.Linux;
+import io.netpoll.sys.SockAddr;
+import io.netpoll.sys.Sockets;
+
+import java.io.IOException;
+import java.net.SocketAddress;
+
+/**
+ * One non-blocking connect to one address, in steps, so a blocking thread ({@link io.netpoll.Dialer})
+ * and a suspending coroutine can share it: {@link #begin} starts the connect; while
+ * {@link #connecting()} the caller waits on {@code pollDesc().wg} (the socket turns writable when the
+ * connect finishes) and calls {@link #check}; {@link #finish} turns the socket into a connection,
+ * {@link #abandon} closes it.
+ */
+public final class DialAttempt {
+    private final SocketAddress address;
+    private final Poller poller;
+    private final ConnConfig config;
+    private int fd = -1;
+    private PollDesc pd;
+    private boolean connecting;
+    private boolean tcp;
+
+    public DialAttempt(SocketAddress address, Poller poller, ConnConfig config) {
+        this.address = address;
+        this.poller = poller;
+        this.config = config;
+    }
+
+    /** Creates the socket, registers it and starts the connect, with {@code deadline} (nanoTime, 0 = none) on it. */
+    public void begin(long deadline) throws IOException {
+        int family = SockAddr.family(address);
+        tcp = family != Linux.AF_UNIX;
+        fd = Sockets.socket(family);
+        if (tcp) {
+            Sockets.setInt(fd, Linux.IPPROTO_TCP, Linux.TCP_NODELAY, 1);
+        }
+        pd = poller.newDesc(fd, PollDesc.WAKE_WAITERS);
+        poller.add(pd);
+        connecting = !Sockets.connect(fd, address);
+        if (connecting && deadline != 0) {
+            pd.setDeadline(PollDesc.WRITE, deadline);
+        }
+    }
+
+    public boolean connecting() {
+        return connecting;
+    }
+
+    public PollDesc pollDesc() {
+        return pd;
+    }
+
+    /**
+     * After a wake-up: throws {@link DialTimeoutException} past the deadline, the connect error
+     * ({@code SO_ERROR}) if it failed; returns normally with {@link #connecting()} false once connected.
+     */
+    public void check() throws IOException {
+        if (pd.check(PollDesc.WRITE) == PollDesc.ERR_TIMEOUT) {
+            throw new DialTimeoutException();
+        }
+        int err = Sockets.pendingError(fd);
+        if (err != 0) {
+            throw Errno.exception("connect", err);
+        }
+        try {
+            Sockets.remoteAddress(fd);
+            connecting = false;
+        } catch (SyscallException e) {
+            if (e.errno() != Errno.ENOTCONN) {
+                throw e;
+            }
+            // still in progress: a spurious wake-up
+        }
+    }
+
+    /** The connected socket as a connection (its reads start now). */
+    public NetConnection finish() {
+        pd.setDeadline(PollDesc.WRITE, 0);
+        NetConnection c = new NetConnection(fd, poller, config, tcp, pd);
+        c.adopt();
+        return c;
+    }
+
+    /** Gives up: unregisters and closes the socket. */
+    public void abandon() {
+        if (pd != null) {
+            pd.close();
+        }
+        if (fd >= 0) {
+            Sockets.close(fd);
+            fd = -1;
+        }
+    }
+}

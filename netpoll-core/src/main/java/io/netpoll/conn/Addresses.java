@@ -1,0 +1,88 @@
+package io.netpoll.conn;
+
+import io.netpoll.error.UnsupportedException;
+
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Go-style network names and addresses: {@code tcp}, {@code tcp4}, {@code tcp6} with
+ * {@code "host:port"}, {@code "[v6]:port"} or {@code ":port"}; {@code unix} with a path or an
+ * {@code "@abstract"} name.
+ */
+public final class Addresses {
+    private Addresses() {
+    }
+
+    public static boolean isUnix(String network) throws UnsupportedException {
+        return switch (network) {
+            case "unix" -> true;
+            case "tcp", "tcp4", "tcp6" -> false;
+            default -> throw new UnsupportedException("network " + network);
+        };
+    }
+
+    /**
+     * Every address {@code address} names on {@code network}, in resolver order (IPv4 only for tcp4,
+     * IPv6 only for tcp6). An empty host means the wildcard address when {@code listen}, else loopback.
+     */
+    public static List<SocketAddress> resolve(String network, String address, boolean listen) throws IOException {
+        if (isUnix(network)) {
+            return List.of(UnixDomainSocketAddress.of(address));
+        }
+        int colon = address.lastIndexOf(':');
+        if (colon < 0) {
+            throw new UnsupportedException("address without a port: " + address);
+        }
+        String host = address.substring(0, colon);
+        int port;
+        try {
+            port = Integer.parseInt(address.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new UnsupportedException("port in " + address);
+        }
+        if (port < 0 || port > 65535) {
+            throw new UnsupportedException("port " + port);
+        }
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        List<InetAddress> ips = new ArrayList<>();
+        if (host.isEmpty()) {
+            if (listen) {
+                ips.add(InetAddress.getByName(network.equals("tcp4") ? "0.0.0.0" : "::"));
+            } else {
+                ips.add(InetAddress.getByName(network.equals("tcp6") ? "::1" : "127.0.0.1"));
+            }
+        } else {
+            try {
+                for (InetAddress ip : InetAddress.getAllByName(host)) {
+                    ips.add(ip);
+                }
+            } catch (UnknownHostException e) {
+                throw new UnsupportedException("unknown host " + host);
+            }
+        }
+        List<SocketAddress> out = new ArrayList<>();
+        for (InetAddress ip : ips) {
+            boolean v4 = ip instanceof Inet4Address;
+            boolean v6 = ip instanceof Inet6Address;
+            if (network.equals("tcp4") && !v4 || network.equals("tcp6") && !v6) {
+                continue;
+            }
+            out.add(new InetSocketAddress(ip, port));
+        }
+        if (out.isEmpty()) {
+            throw new UnsupportedException("no " + network + " address for " + address);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,267 @@
+package io.netpoll.conn;
+
+import io.netpoll.buffer.LinkBuffer;
+import io.netpoll.buffer.Reader;
+import io.netpoll.error.ConcurrentAccessException;
+import io.netpoll.error.EofException;
+import io.netpoll.error.ReadTimeoutException;
+import io.netpoll.poll.PollDesc;
+import io.netpoll.poll.Poller;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.Charset;
+
+/**
+ * A connection's {@link Reader}: the input {@link LinkBuffer}'s calls, each first waiting (on a
+ * non-poller thread) until the bytes it needs are there. See {@link io.netpoll.Connection} for what a
+ * wait ends with.
+ */
+final class ConnReader implements Reader {
+    private final NetConnection c;
+    private final LinkBuffer in;
+    /** False for the buffered view: serve what is there, never wait. */
+    private final boolean waits;
+
+    ConnReader(NetConnection c, boolean waits) {
+        this.c = c;
+        this.in = c.input;
+        this.waits = waits;
+    }
+
+    /**
+     * Waits until {@code n} bytes are readable: Go's wait loop on {@code pd.rg}, with the read deadline
+     * (or now + read timeout) as the descriptor's deadline for the duration of the wait.
+     */
+    void await(int n) throws IOException {
+        if (n < 0) {
+            throw new IllegalArgumentException("negative size: " + n);
+        }
+        if (in.len() >= n || !waits) {
+            return; // the buffer itself throws EofException if the bytes are not there
+        }
+        if (Poller.current() != null) {
+            throw new IllegalStateException("a read of " + n + " bytes with " + in.len()
+                    + " buffered would block a poller thread; check len() and return (onRequest runs again"
+                    + " when more input arrives), or run handlers on an executor");
+        }
+        PollDesc pd = c.pd;
+        long deadline = c.readWaitDeadline();
+        boolean ownDeadline = deadline != c.readDeadline;
+        if (ownDeadline) {
+            pd.setDeadline(PollDesc.READ, deadline);
+        }
+        c.needInput(n);
+        try {
+            for (;;) {
+                if (in.len() >= n) {
+                    return;
+                }
+                if (!c.isActive()) {
+                    throw c.closedError();
+                }
+                if (c.inputEof()) {
+                    if (in.len() >= n) {
+                        return;
+                    }
+                    throw new EofException();
+                }
+                int err = pd.check(PollDesc.READ);
+                if (err == PollDesc.ERR_TIMEOUT) {
+                    throw new ReadTimeoutException();
+                }
+                if (err == PollDesc.ERR_CLOSING) {
+                    throw c.closedError();
+                }
+                try {
+                    pd.block(PollDesc.READ);
+                } catch (IllegalStateException doubleWait) {
+                    throw new ConcurrentAccessException();
+                }
+            }
+        } finally {
+            c.waitSize = 0;
+            if (ownDeadline) {
+                pd.setDeadline(PollDesc.READ, c.readDeadline);
+            }
+        }
+    }
+
+    @Override
+    public ByteBuffer next(int n) throws IOException {
+        c.enterOrThrow();
+        try {
+            await(n);
+            return in.next(n);
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public ByteBuffer peek(int n) throws IOException {
+        c.enterOrThrow();
+        try {
+            await(n);
+            return in.peek(n);
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public void skip(int n) throws IOException {
+        c.enterOrThrow();
+        try {
+            await(n);
+            in.skip(n);
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public ByteBuffer until(byte delim) throws IOException {
+        c.enterOrThrow();
+        try {
+            int from = 0;
+            for (;;) {
+                int i = in.indexOf(delim, from);
+                if (i >= 0) {
+                    return in.next(i + 1);
+                }
+                from = in.len();
+                if (!waits) {
+                    throw new EofException(from + 1, from);
+                }
+                await(from + 1);
+            }
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public int indexOf(byte delim, int from) {
+        if (!c.enter()) {
+            return -1;
+        }
+        try {
+            return in.indexOf(delim, from);
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public byte peekByte(int offset) {
+        if (!c.enter()) {
+            throw new IndexOutOfBoundsException("connection closed");
+        }
+        try {
+            return in.peekByte(offset);
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public String readString(int n, Charset charset) throws IOException {
+        c.enterOrThrow();
+        try {
+            await(n);
+            return in.readString(n, charset);
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public String readString(int n) throws IOException {
+        return readString(n, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public byte[] readBinary(int n) throws IOException {
+        c.enterOrThrow();
+        try {
+            await(n);
+            return in.readBinary(n);
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public byte readByte() throws IOException {
+        c.enterOrThrow();
+        try {
+            await(1);
+            return in.readByte();
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public short readShort() throws IOException {
+        c.enterOrThrow();
+        try {
+            await(2);
+            return in.readShort();
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public int readInt() throws IOException {
+        c.enterOrThrow();
+        try {
+            await(4);
+            return in.readInt();
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public long readLong() throws IOException {
+        c.enterOrThrow();
+        try {
+            await(8);
+            return in.readLong();
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public LinkBuffer slice(int n) throws IOException {
+        c.enterOrThrow();
+        try {
+            await(n);
+            return in.slice(n);
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public void release() {
+        if (!c.enter()) {
+            return;
+        }
+        try {
+            in.release();
+            c.consumedInput();
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
+    public int len() {
+        return c.inputLen();
+    }
+}

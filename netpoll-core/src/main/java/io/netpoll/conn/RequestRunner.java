@@ -1,0 +1,167 @@
+package io.netpoll.conn;
+
+import io.netpoll.OnConnect;
+import io.netpoll.OnRequest;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * netpoll's processing rule for callback connections: {@code onConnect} once, then {@code onRequest}
+ * while unread input remains, never two runs at once on one connection, and re-checked after each
+ * run so input that arrived meanwhile is never stranded. A run that consumes nothing ends the pass
+ * (no spinning); the next input starts another.
+ *
+ * <pre>
+ * state   IDLE ──trigger (CAS)──▶ RUNNING ──run ends, nothing new (CAS)──▶ IDLE
+ *                                   │  ▲
+ *                  trigger (CAS)    ▼  │ runner starts its next pass
+ *                                  AGAIN
+ * </pre>
+ * {@link #trigger} runs on the poller (new input, EOF) or on the thread that sets a handler; the
+ * pass itself runs on the handler executor (or inline on the poller thread). The winner of
+ * IDLE→RUNNING dispatches exactly one pass; a trigger during a pass only marks AGAIN, which the pass
+ * turns back into RUNNING before looping, so its CAS to IDLE fails and it runs once more.
+ */
+final class RequestRunner {
+    private static final System.Logger LOG = System.getLogger("io.netpoll.conn");
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(RequestRunner.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private static final int IDLE = 0;
+    private static final int RUNNING = 1;
+    private static final int AGAIN = 2;
+
+    private final NetConnection conn;
+    @SuppressWarnings("unused") private volatile int state;
+    private volatile OnRequest handler;
+    /** Cleared by the first pass, which runs it. */
+    private volatile OnConnect onConnect;
+    /** Set by the poller at EOF: close once a pass finds nothing more to do. */
+    private volatile boolean closeWhenDrained;
+
+    RequestRunner(NetConnection conn, OnConnect onConnect, OnRequest handler) {
+        this.conn = conn;
+        this.onConnect = onConnect;
+        this.handler = handler;
+    }
+
+    OnRequest handler() {
+        return handler;
+    }
+
+    void setHandler(OnRequest h) {
+        handler = h;
+        trigger();
+    }
+
+    /** After registration: the first pass runs onConnect (if any) and whatever input is there. */
+    void start() {
+        if (onConnect != null || handler != null) {
+            forceTrigger();
+        }
+    }
+
+    /** New input, EOF, or a new handler: make sure a pass sees it. */
+    void trigger() {
+        if (handler == null && onConnect == null) {
+            return;
+        }
+        forceTrigger();
+    }
+
+    private void forceTrigger() {
+        for (;;) {
+            int s = (int) STATE.getVolatile(this);
+            if (s == IDLE) {
+                if (STATE.compareAndSet(this, IDLE, RUNNING)) {
+                    dispatch();
+                    return;
+                }
+            } else if (s == RUNNING) {
+                if (STATE.compareAndSet(this, RUNNING, AGAIN)) {
+                    return;
+                }
+            } else {
+                return;
+            }
+        }
+    }
+
+    void closeWhenDrained() {
+        closeWhenDrained = true;
+        forceTrigger();
+    }
+
+    private void dispatch() {
+        if (conn.config.inline()) {
+            if (conn.poller.inEventLoop()) {
+                pass();
+            } else {
+                conn.poller.execute(this::pass);
+            }
+            return;
+        }
+        try {
+            conn.config.executor().execute(this::pass);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            STATE.setVolatile(this, IDLE);
+            conn.closeWith(e);
+        }
+    }
+
+    private void pass() {
+        if (!conn.enter()) {
+            STATE.setVolatile(this, IDLE);
+            return;
+        }
+        try {
+            for (;;) {
+                STATE.setVolatile(this, RUNNING);
+                OnConnect c = onConnect;
+                if (c != null) {
+                    onConnect = null;
+                    c.onConnect(conn);
+                }
+                OnRequest h = handler;
+                if (h != null) {
+                    while (conn.isActive()) {
+                        int before = conn.input.len();
+                        if (before == 0) {
+                            break;
+                        }
+                        h.onRequest(conn);
+                        if (conn.input.len() >= before) {
+                            break; // nothing consumed: wait for more input
+                        }
+                    }
+                }
+                if (closeWhenDrained && conn.inputEof()) {
+                    // the peer sent everything and the handler took what it could: finish the send, close
+                    conn.sender.closeWhenSent();
+                }
+                if (STATE.compareAndSet(this, RUNNING, IDLE)) {
+                    return;
+                }
+            }
+        } catch (Throwable e) {
+            LOG.log(System.Logger.Level.WARNING, "handler failed on " + conn + "; closing it", e);
+            STATE.setVolatile(this, IDLE);
+            conn.closeWith(e);
+        } finally {
+            conn.leave();
+        }
+    }
+
+    /** True while a pass is running or scheduled. */
+    boolean busy() {
+        return (int) STATE.getVolatile(this) != IDLE;
+    }
+}

@@ -1,0 +1,147 @@
+package io.netpoll.server;
+
+import io.netpoll.Listener;
+import io.netpoll.error.SyscallException;
+import io.netpoll.poll.PollDesc;
+import io.netpoll.poll.Poller;
+import io.netpoll.sys.Errno;
+import io.netpoll.sys.LibC;
+import io.netpoll.sys.Linux;
+import io.netpoll.sys.Sockets;
+import io.netpoll.sys.Sys;
+
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
+
+/**
+ * Accepts connections for one listener on a dedicated acceptor poller, so a burst of connects never
+ * delays reads and writes on the connection pollers.
+ *
+ * <p>On each readiness edge it accepts until {@code EAGAIN} (yielding to the poller after 256 in a
+ * row). When the process or system is out of file descriptors ({@code EMFILE}, {@code ENFILE}) or
+ * memory ({@code ENOBUFS}, {@code ENOMEM}) it stops, logs once for the episode, and retries after 10
+ * ms, doubling up to 1 s, instead of spinning on a listener that stays readable; the first accept that
+ * succeeds again ends the episode (logged too).
+ */
+public final class Acceptor implements PollDesc.Handler {
+    private static final System.Logger LOG = System.getLogger("io.netpoll.server");
+    private static final int BATCH = 256;
+    private static final long MIN_BACKOFF = TimeUnit.MILLISECONDS.toNanos(10);
+    private static final long MAX_BACKOFF = TimeUnit.SECONDS.toNanos(1);
+
+    private final Listener listener;
+    private final Poller poller;
+    private final IntConsumer onAccepted;
+    private final LibC libc = Sys.libc();
+    private PollDesc pd;
+    // acceptor poller thread only
+    private long backoff;
+    private boolean retryScheduled;
+    private int episodeErrors;
+
+    /** {@code onAccepted} receives each new non-blocking fd, on the acceptor poller thread. */
+    public Acceptor(Listener listener, Poller poller, IntConsumer onAccepted) {
+        this.listener = listener;
+        this.poller = poller;
+        this.onAccepted = onAccepted;
+    }
+
+    public void start() throws SyscallException {
+        pd = poller.newDesc(listener.fd(), this);
+        poller.add(pd);
+    }
+
+    /** Stops accepting and closes the listener (on the acceptor thread, after any accept in progress). */
+    public void stop() {
+        Runnable r = () -> {
+            if (pd != null) {
+                pd.close();
+            }
+            listener.close();
+        };
+        if (poller.isRunning()) {
+            poller.execute(r);
+        } else {
+            r.run();
+        }
+    }
+
+    @Override
+    public void onEvents(PollDesc pd, int events) {
+        if (!retryScheduled) {
+            acceptBatch();
+        }
+    }
+
+    @Override
+    public void onPollerClosed(PollDesc pd) {
+        pd.close();
+        listener.close();
+    }
+
+    private void acceptBatch() {
+        if (listener.isClosed() || pd.isClosing()) {
+            return;
+        }
+        for (int i = 0; i < BATCH; i++) {
+            int fd = libc.accept4(listener.fd(), 0, 0, Linux.SOCK_NONBLOCK | Linux.SOCK_CLOEXEC);
+            if (fd >= 0) {
+                if (episodeErrors > 0) {
+                    LOG.log(System.Logger.Level.WARNING, listener + ": accepting again after " + episodeErrors
+                            + " refused attempts (out of file descriptors or memory)");
+                    episodeErrors = 0;
+                    backoff = 0;
+                }
+                deliver(fd);
+                continue;
+            }
+            int errno = -fd;
+            switch (errno) {
+                case Errno.EAGAIN:
+                    return;
+                case Errno.EINTR, Errno.ECONNABORTED, Errno.EPERM, 71 /* EPROTO */:
+                    continue;
+                case Errno.EMFILE, Errno.ENFILE, Errno.ENOBUFS, Errno.ENOMEM:
+                    backOff(errno);
+                    return;
+                default:
+                    if (!listener.isClosed()) {
+                        LOG.log(System.Logger.Level.ERROR, listener + ": accept failed: "
+                                + Errno.exception("accept4", errno).getMessage());
+                    }
+                    return;
+            }
+        }
+        poller.execute(this::acceptBatch); // more may be waiting: continue after other work
+    }
+
+    private void deliver(int fd) {
+        try {
+            if (!listener.isUnix()) {
+                Sockets.setInt(fd, Linux.IPPROTO_TCP, Linux.TCP_NODELAY, 1);
+            }
+            onAccepted.accept(fd);
+        } catch (SyscallException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, listener + ": dropping an accepted connection", e);
+            Sockets.close(fd);
+        }
+    }
+
+    private void backOff(int errno) {
+        if (episodeErrors++ == 0) {
+            LOG.log(System.Logger.Level.WARNING, listener + ": " + Errno.exception("accept4", errno).getMessage()
+                    + "; pausing accepts and retrying with back-off (10 ms to 1 s) until it recovers");
+        }
+        backoff = backoff == 0 ? MIN_BACKOFF : Math.min(MAX_BACKOFF, backoff * 2);
+        retryScheduled = true;
+        poller.schedule(System.nanoTime() + backoff, () -> {
+            retryScheduled = false;
+            acceptBatch();
+        });
+    }
+
+    /** Refused accepts in the current out-of-resources episode (0 when accepting normally). */
+    public int episodeErrors() {
+        return episodeErrors;
+    }
+}

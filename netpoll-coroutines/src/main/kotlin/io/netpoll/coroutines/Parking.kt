@@ -1,0 +1,45 @@
+package io.netpoll.coroutines
+
+import io.netpoll.poll.PollDesc
+import io.netpoll.poll.WaitWord
+import io.netpoll.poll.Waiter
+import kotlinx.coroutines.CancellableContinuation
+import kotlinx.coroutines.suspendCancellableCoroutine
+import kotlin.coroutines.resume
+
+/** A suspended coroutine parked in a [WaitWord]; the unblocker resumes it (in place on a poller thread). */
+private class ContinuationWaiter(private val cont: CancellableContinuation<Unit>) : Waiter {
+    override fun wake() {
+        cont.resume(Unit)
+    }
+
+    override fun toString(): String = "ContinuationWaiter($cont)"
+}
+
+/**
+ * Go's `netpollblock` for a coroutine: returns at once if readiness was latched (READY consumed),
+ * or if [check] reports an error; otherwise stores the continuation in the word (NIL → WAIT →
+ * waiter) and suspends until an unblock resumes it (I/O readiness, deadline or close). The caller
+ * then re-checks its condition.
+ *
+ * Cancellation removes the continuation from the word (waiter → NIL) so nothing is left behind; if
+ * an unblock already took it, its resume is ignored and any readiness it latched stays for the next
+ * waiter. A second waiter on the same word is a double wait: [IllegalStateException].
+ */
+internal suspend fun WaitWord.park(check: () -> Int) {
+    if (prepare()) return
+    if (check() != PollDesc.OK) {
+        finish()
+        return
+    }
+    suspendCancellableCoroutine { cont ->
+        val waiter = ContinuationWaiter(cont)
+        if (!commit(waiter)) {
+            // an unblock came between prepare and commit: do not suspend
+            cont.resume(Unit)
+        } else {
+            cont.invokeOnCancellation { cancel(waiter) }
+        }
+    }
+    finish()
+}

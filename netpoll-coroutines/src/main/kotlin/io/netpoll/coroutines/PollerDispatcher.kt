@@ -1,0 +1,38 @@
+package io.netpoll.coroutines
+
+import io.netpoll.poll.Poller
+import kotlinx.coroutines.CoroutineDispatcher
+import java.util.concurrent.ConcurrentHashMap
+import kotlin.coroutines.CoroutineContext
+
+/**
+ * Runs coroutines on one [Poller]'s thread. A coroutine resumed by that poller (its read or write
+ * became ready) continues right there, with no hand-off to another thread; from any other thread
+ * the coroutine is queued to the poller.
+ *
+ * This is where netpoll server handlers run by default. Such a handler must not block the thread
+ * (no `Thread.sleep`, no blocking I/O): every other connection on the same poller would wait. A
+ * poller stuck for over a second is reported by netpoll's stall detector with the blocking stack.
+ * Run blocking work with `withContext(Dispatchers.IO) { ... }`, or give the server another
+ * `dispatcher`.
+ */
+public class PollerDispatcher private constructor(public val poller: Poller) : CoroutineDispatcher() {
+    override fun isDispatchNeeded(context: CoroutineContext): Boolean = !poller.inEventLoop()
+
+    override fun dispatch(context: CoroutineContext, block: Runnable) {
+        poller.execute(block)
+    }
+
+    override fun toString(): String = "PollerDispatcher(${poller.name()})"
+
+    public companion object {
+        private val byPoller = ConcurrentHashMap<Poller, PollerDispatcher>()
+
+        /** The dispatcher of [poller] (one per poller). */
+        public fun of(poller: Poller): PollerDispatcher = byPoller.computeIfAbsent(poller) { PollerDispatcher(it) }
+
+        internal fun forget(poller: Poller) {
+            byPoller.remove(poller)
+        }
+    }
+}

@@ -1,0 +1,284 @@
+package io.netpoll.coroutines
+
+import io.netpoll.HandlerExecutors
+import io.netpoll.Listener
+import io.netpoll.ShutdownReport
+import io.netpoll.buffer.BufferPool
+import io.netpoll.conn.ConnConfig
+import io.netpoll.conn.NetConnection
+import io.netpoll.error.ConnectionClosedException
+import io.netpoll.poll.LoadBalance
+import io.netpoll.poll.Poller
+import io.netpoll.poll.PollerGroup
+import io.netpoll.poll.StallDetector
+import io.netpoll.server.Acceptor
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.CoroutineName
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.NonCancellable
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.awaitCancellation
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.joinAll
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
+import kotlinx.coroutines.withTimeoutOrNull
+import java.net.SocketAddress
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.TimeUnit
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
+
+/** A connection handler: one coroutine per connection, straight-line code. */
+public typealias ConnectionHandler = suspend (SuspendConnection) -> Unit
+
+/** Options of [netpollServer]. */
+public class NetpollServerBuilder internal constructor() {
+    internal val listens = mutableListOf<Pair<String, String>>()
+    internal var handler: ConnectionHandler? = null
+
+    /** Connection pollers (default: one per available processor); one more thread accepts. */
+    public var pollers: Int = PollerGroup.defaultSize()
+    public var loadBalance: LoadBalance = LoadBalance.ROUND_ROBIN
+    /** Bounds each read wait in handlers; `null`: none. */
+    public var readTimeout: Duration? = null
+    /** Bounds each flush wait; `null`: none. */
+    public var writeTimeout: Duration? = null
+    /** Closes connections without traffic for this long; `null`: never. */
+    public var idleTimeout: Duration? = null
+    /** Read backpressure: reading pauses while this many bytes wait unread (default 4 MiB). */
+    public var maxInputBytes: Int = ConnConfig.DEFAULT_MAX_INPUT
+    /** `flush()` returns once at most this many bytes stay queued (default 0: all sent). */
+    public var writeQueueLimit: Long = 0
+
+    /**
+     * Where handlers run. `null` (default): on the poller thread of their connection, resumed in
+     * place with no hand-off (fastest; a handler must then never block the thread). Give a
+     * dispatcher (e.g. `Dispatchers.Default`) for handlers that compute for long: one hand-off per
+     * wake-up, and they cannot stall other connections.
+     */
+    public var dispatcher: CoroutineDispatcher? = null
+
+    /** A poller busy this long in one go is reported with its stack; `null` disables the check. */
+    public var stallThreshold: Duration? = 1.seconds
+
+    /**
+     * Called when a handler throws (its connection is then closed); the default logs it. A
+     * [ConnectionClosedException] after the peer left, and cancellation at shutdown, are not errors.
+     */
+    public var onError: (SuspendConnection, Throwable) -> Unit = { conn, e ->
+        System.getLogger("io.netpoll.coroutines").log(System.Logger.Level.WARNING, "handler failed on $conn", e)
+    }
+
+    /** Listens on [address] of [network] (`tcp`, `tcp4`, `tcp6`, `unix`); call once or more. */
+    public fun listen(network: String, address: String) {
+        listens += network to address
+    }
+
+    /** The handler, run in its own coroutine for each connection. */
+    public fun handle(handler: ConnectionHandler) {
+        this.handler = handler
+    }
+}
+
+/**
+ * Starts a server in this scope:
+ *
+ * ```kotlin
+ * val server = netpollServer {
+ *     listen("tcp", "127.0.0.1:0")
+ *     pollers = 2
+ *     readTimeout = 5.seconds
+ *     handle { conn ->
+ *         while (true) {
+ *             val line = conn.readLine() ?: break     // null: the client finished
+ *             conn.output.writeString(line.uppercase() + "\n")
+ *             conn.flush()
+ *         }
+ *     }
+ * }
+ * println(server.address)                              // the bound address
+ * server.shutdown(grace = 2.seconds)
+ * ```
+ *
+ * The listeners are bound before this returns (bind errors are thrown here). Each connection gets
+ * its own handler coroutine; when it returns or throws, the connection is closed. A handler that
+ * throws closes only its own connection; the error goes to [NetpollServerBuilder.onError].
+ *
+ * **Structured concurrency.** The server runs as a child coroutine of this scope, and the scope does
+ * not complete before every handler has. Handlers run under a supervisor owned by the server.
+ *
+ * **Cancellation.** Cancelling the scope, or calling [NetpollServer.shutdown], stops accepting, closes
+ * connections whose handler is idle (waiting for input that has not started), gives the others the
+ * grace period (5 s when the scope is cancelled), then cancels them and closes their connections.
+ */
+public fun CoroutineScope.netpollServer(block: NetpollServerBuilder.() -> Unit): NetpollServer {
+    val b = NetpollServerBuilder().apply(block)
+    val handler = requireNotNull(b.handler) { "netpollServer needs handle { ... }" }
+    require(b.listens.isNotEmpty()) { "netpollServer needs listen(network, address)" }
+    val server = NetpollServer(this, b, handler)
+    server.start()
+    return server
+}
+
+/** A running server; see [netpollServer]. */
+public class NetpollServer internal constructor(
+    private val scope: CoroutineScope,
+    private val options: NetpollServerBuilder,
+    private val handler: ConnectionHandler,
+) {
+    private val config = ConnConfig(
+        HandlerExecutors.inline(), null, null, null,
+        options.readTimeout.nanos(), options.writeTimeout.nanos(), options.idleTimeout.nanos(),
+        options.maxInputBytes, options.writeQueueLimit, BufferPool.defaultPool(),
+    )
+    private val handlers = SupervisorJob()
+    private val live = ConcurrentHashMap.newKeySet<SuspendConnection>()
+    private lateinit var group: PollerGroup
+    private lateinit var acceptPoller: Poller
+    private val acceptors = mutableListOf<Acceptor>()
+    private val listeners = mutableListOf<Listener>()
+    private lateinit var serverJob: Job
+    @Volatile private var report: ShutdownReport? = null
+    @Volatile private var stopping = false
+    private val stopLock = Any()
+
+    /** The first listener's bound address (the real port when listening on port 0). */
+    public val address: SocketAddress get() = listeners.first().address()
+
+    /** Every listener's bound address. */
+    public val addresses: List<SocketAddress> get() = listeners.map { it.address() }
+
+    /** Connections open now. */
+    public val connections: Int get() = live.size
+
+    /** The connection pollers. */
+    public val pollers: List<Poller> get() = group.pollers()
+
+    internal fun start() {
+        for ((network, address) in options.listens) {
+            try {
+                listeners += Listener.create(network, address)
+            } catch (e: Throwable) {
+                listeners.forEach { it.close() }
+                throw e
+            }
+        }
+        group = PollerGroup("netpoll", options.pollers, options.loadBalance)
+        acceptPoller = Poller("netpoll-accept")
+        options.stallThreshold?.let { t -> group.pollers().forEach { StallDetector.watch(it, t.inWholeNanoseconds) } }
+        for (l in listeners) {
+            l.handOver()
+            val a = Acceptor(l, acceptPoller) { fd -> accepted(fd, !l.isUnix) }
+            acceptors += a
+            a.start()
+        }
+        scheduleTrim()
+        serverJob = scope.launch(CoroutineName("netpoll-server"), start = CoroutineStart.UNDISPATCHED) {
+            try {
+                awaitCancellation()
+            } finally {
+                withContext(NonCancellable) { stop(DEFAULT_GRACE) }
+            }
+        }
+    }
+
+    private fun scheduleTrim() {
+        acceptPoller.schedule(System.nanoTime() + TimeUnit.SECONDS.toNanos(1)) {
+            config.pool().trim()
+            if (!stopping) scheduleTrim()
+        }
+    }
+
+    private fun accepted(fd: Int, tcp: Boolean) {
+        val conn = NetConnection(fd, group.next(), config, tcp)
+        if (stopping) {
+            conn.close()
+            return
+        }
+        val sc = SuspendConnection(conn)
+        live += sc
+        conn.addCloseCallback { live -= sc }
+        conn.start()
+        val dispatcher = options.dispatcher ?: PollerDispatcher.of(conn.poller())
+        CoroutineScope(handlers + dispatcher + CoroutineName("netpoll-conn-$fd")).launch {
+            try {
+                handler(sc)
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: ConnectionClosedException) {
+                if (!stopping && e.cause != null && e.cause !is io.netpoll.error.ConnectionResetException) {
+                    options.onError(sc, e)
+                }
+            } catch (e: Throwable) {
+                options.onError(sc, e)
+            } finally {
+                conn.close()
+            }
+        }
+    }
+
+    /**
+     * Graceful shutdown: stop accepting, close idle connections, give busy handlers [grace], then
+     * cancel them and close their connections, and stop the pollers. Returns what it had to force.
+     * Idempotent: later calls wait for and return the first report.
+     */
+    public suspend fun shutdown(grace: Duration = DEFAULT_GRACE): ShutdownReport {
+        val r = stop(grace)
+        serverJob.cancel()
+        return r
+    }
+
+    private suspend fun stop(grace: Duration): ShutdownReport {
+        synchronized(stopLock) {
+            if (stopping) null else {
+                stopping = true
+                acceptors.forEach { it.stop() }
+                Unit
+            }
+        } ?: run {
+            while (report == null) delay(10)
+            return report!!
+        }
+        val start = System.nanoTime()
+        var idle = 0
+        for (sc in live.toList()) {
+            if (isIdle(sc)) {
+                idle++
+                sc.close()
+            }
+        }
+        val busy = handlers.children.toList()
+        val finished = withTimeoutOrNull(grace) {
+            busy.joinAll()
+            true
+        } ?: false
+        var forced = 0
+        if (!finished) {
+            forced = handlers.children.count { it.isActive }
+            handlers.children.toList().forEach { it.cancel() }
+            live.toList().forEach { it.close() }
+        }
+        handlers.cancelAndJoin()
+        group.close()
+        acceptPoller.close()
+        group.pollers().forEach { PollerDispatcher.forget(it) }
+        val drained = maxOf(0, busy.size - idle - forced)
+        val r = ShutdownReport(idle, drained, forced, java.time.Duration.ofNanos(System.nanoTime() - start))
+        report = r
+        return r
+    }
+
+    private fun isIdle(sc: SuspendConnection): Boolean {
+        val c = sc.connection
+        return c.inputLen() == 0 && c.sender().idle() && c.pollDesc().rg.hasWaiter()
+    }
+
+    private companion object {
+        val DEFAULT_GRACE: Duration = 5.seconds
+    }
+}

@@ -1,0 +1,317 @@
+package io.netpoll.coroutines
+
+import io.netpoll.buffer.Reader
+import io.netpoll.buffer.Writer
+import io.netpoll.conn.NetConnection
+import io.netpoll.error.ConcurrentAccessException
+import io.netpoll.error.EofException
+import io.netpoll.error.LimitExceededException
+import io.netpoll.error.ReadTimeoutException
+import io.netpoll.error.WriteTimeoutException
+import io.netpoll.poll.PollDesc
+import java.net.SocketAddress
+import java.nio.ByteBuffer
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.nanoseconds
+import kotlin.time.TimeMark
+
+/**
+ * A connection for coroutines: straight-line reads and writes that suspend, parked on the
+ * connection's poll descriptor exactly as Go parks a goroutine (no extra coroutine, channel or copy
+ * between the kernel and you: the poller reads into the input buffer and resumes you).
+ *
+ * ```kotlin
+ * handle { conn ->
+ *     while (conn.awaitReadable(4)) {           // false: the peer finished sending
+ *         val n = conn.readInt()
+ *         val payload = conn.next(n)            // zero-copy view, valid until release()
+ *         conn.output.writeInt(n)
+ *         conn.output.writeBuffer(payload)
+ *         conn.release()
+ *         conn.flush()                          // suspends while the socket is full
+ *     }
+ * }
+ * ```
+ *
+ * **End of input** is a value, not an exception, where Kotlin expects one: [awaitReadable] returns
+ * `false`, [readAvailable] returns -1, [readLine] returns `null`. Calls that must return data
+ * ([next], [readInt], ...) throw [EofException] when the peer finished first.
+ *
+ * **Deadlines.** [readTimeout] / [writeTimeout] bound each wait; [readDeadline] / [writeDeadline]
+ * are absolute (Go style), armed on the poller's timer wheel and cancelled there when the wait
+ * ends. When one passes the waiting call throws [ReadTimeoutException] / [WriteTimeoutException]:
+ * ordinary exceptions, so your scope is not cancelled, nothing was consumed, and the connection stays
+ * usable. `withTimeout` works too, but it cancels the coroutine (a `CancellationException` that ends
+ * the surrounding scope unless caught), which suits "give up on this whole exchange" better than "this
+ * read took too long".
+ *
+ * **Cancellation** of a suspended call removes its continuation from the poll descriptor, leaves every
+ * buffered byte where it was (no byte lost or duplicated: read again later and you get the same bytes)
+ * and holds no pooled memory. A cancelled [flush] leaves the bytes it had handed over queued: they are
+ * still sent, once and in order.
+ *
+ * **Closing.** [close] closes the socket and resumes a suspended call with
+ * [io.netpoll.error.ConnectionClosedException]; bytes already received when the *peer* closes stay
+ * readable first. Server handlers need not close: the server closes the connection when the handler
+ * returns.
+ *
+ * **Threads.** One coroutine reads and one writes at a time (a second concurrent reader gets
+ * [ConcurrentAccessException]); [close] and the deadline properties are safe from anywhere.
+ */
+public class SuspendConnection(
+    /** The underlying connection (shared with the Java API). */
+    public val connection: NetConnection,
+) : AutoCloseable {
+    /**
+     * What is buffered now, zero-copy, never waiting: after `awaitReadable(n)` at least `n` bytes
+     * are there. Asking for more than [Reader.len] throws [EofException]. Views stay valid until
+     * [release].
+     */
+    public val input: Reader get() = connection.bufferedReader()
+
+    /** Buffers writes (netpoll's Writer); [flush] sends them. Writes after close are dropped. */
+    public val output: Writer get() = connection.writer()
+
+    /** True until the connection is closed. */
+    public val isActive: Boolean get() = connection.isActive
+
+    public val localAddress: SocketAddress? get() = connection.localAddress()
+
+    public val remoteAddress: SocketAddress? get() = connection.remoteAddress()
+
+    /** Bounds each read wait; `null` or zero: none. */
+    public var readTimeout: Duration?
+        get() = connection.readTimeoutNanos().takeIf { it > 0 }?.nanoseconds
+        set(value) = connection.setReadTimeout(value?.toJavaDuration())
+
+    /** Bounds each flush wait; `null` or zero: none. */
+    public var writeTimeout: Duration?
+        get() = connection.writeTimeoutNanos().takeIf { it > 0 }?.nanoseconds
+        set(value) = connection.setWriteTimeout(value?.toJavaDuration())
+
+    /** Closes the connection after this long without traffic; `null` or zero: never. */
+    public var idleTimeout: Duration?
+        get() = connection.idleTimeoutNanos().takeIf { it > 0 }?.nanoseconds
+        set(value) = connection.setIdleTimeout(value?.toJavaDuration())
+
+    /** An absolute deadline for every read wait (e.g. `TimeSource.Monotonic.markNow() + 2.seconds`); `null`: none. */
+    public var readDeadline: TimeMark? = null
+        set(value) {
+            field = value
+            connection.setReadDeadlineNanos(value.toNanoTime())
+        }
+
+    /** An absolute deadline for every flush wait; `null`: none. */
+    public var writeDeadline: TimeMark? = null
+        set(value) {
+            field = value
+            connection.setWriteDeadlineNanos(value.toNanoTime())
+        }
+
+    /**
+     * Suspends until at least [n] bytes are buffered (`true`) or the peer finished sending with
+     * fewer left (`false`; they stay readable). Throws [ReadTimeoutException] at the read deadline or
+     * timeout, [io.netpoll.error.ConnectionClosedException] if the connection closes.
+     */
+    public suspend fun awaitReadable(n: Int = 1): Boolean {
+        require(n >= 0) { "negative size: $n" }
+        connection.enterOrThrow()
+        try {
+            return awaitInput(n)
+        } finally {
+            connection.leave()
+        }
+    }
+
+    private suspend fun awaitInput(n: Int): Boolean {
+        val c = connection
+        val input = c.input()
+        if (input.len() >= n) return true
+        val pd = c.pollDesc()
+        val deadline = c.readWaitDeadline()
+        val ownDeadline = deadline != c.readDeadlineNanos()
+        if (ownDeadline) pd.setDeadline(PollDesc.READ, deadline)
+        c.needInput(n)
+        try {
+            while (true) {
+                if (input.len() >= n) return true
+                if (!c.isActive) throw c.closedError()
+                if (c.inputEof()) return input.len() >= n
+                when (pd.check(PollDesc.READ)) {
+                    PollDesc.ERR_TIMEOUT -> throw ReadTimeoutException()
+                    PollDesc.ERR_CLOSING -> throw c.closedError()
+                }
+                try {
+                    pd.rg.park { pd.check(PollDesc.READ) }
+                } catch (e: IllegalStateException) {
+                    throw ConcurrentAccessException()
+                }
+            }
+        } finally {
+            c.needInput(0)
+            if (ownDeadline) pd.setDeadline(PollDesc.READ, c.readDeadlineNanos())
+        }
+    }
+
+    private suspend inline fun <T> reading(n: Int, read: (Reader) -> T): T {
+        connection.enterOrThrow()
+        try {
+            if (!awaitInput(n)) throw EofException(n.toLong(), connection.input().len().toLong())
+            return read(connection.bufferedReader())
+        } finally {
+            connection.leave()
+        }
+    }
+
+    /**
+     * Reads up to [length] bytes into [dst] once at least one is there; -1 when the peer finished
+     * and nothing is left.
+     */
+    public suspend fun readAvailable(dst: ByteArray, offset: Int = 0, length: Int = dst.size - offset): Int {
+        if (length == 0) return 0
+        connection.enterOrThrow()
+        try {
+            if (!awaitInput(1)) return -1
+            val r = connection.bufferedReader()
+            val k = minOf(length, r.len())
+            r.next(k).get(0, dst, offset, k)
+            r.release()
+            connection.consumedInput()
+            return k
+        } finally {
+            connection.leave()
+        }
+    }
+
+    /** Consumes [n] bytes and returns a zero-copy view of them, valid until [release]. */
+    public suspend fun next(n: Int): ByteBuffer = reading(n) { it.next(n) }
+
+    /** Returns a view of the next [n] bytes without consuming them, valid until [release]. */
+    public suspend fun peek(n: Int): ByteBuffer = reading(n) { it.peek(n) }
+
+    /** Consumes [n] bytes into a new array. */
+    public suspend fun readFully(n: Int): ByteArray = reading(n) { it.readBinary(n) }
+
+    /** Consumes [n] bytes as UTF-8. */
+    public suspend fun readString(n: Int): String = reading(n) { it.readString(n) }
+
+    public suspend fun readByte(): Byte = reading(1) { it.readByte() }
+
+    /** Big-endian. */
+    public suspend fun readShort(): Short = reading(2) { it.readShort() }
+
+    /** Big-endian. */
+    public suspend fun readInt(): Int = reading(4) { it.readInt() }
+
+    /** Big-endian. */
+    public suspend fun readLong(): Long = reading(8) { it.readLong() }
+
+    /**
+     * Reads a line ending in `\n` (a preceding `\r` is dropped too) and returns it without the end;
+     * `null` at EOF with nothing buffered; at EOF with a partial line, that line. A line longer than
+     * [maxLength] bytes throws [LimitExceededException] and consumes nothing.
+     */
+    public suspend fun readLine(maxLength: Int = 8192): String? {
+        connection.enterOrThrow()
+        try {
+            val r = connection.bufferedReader()
+            var scanned = 0
+            while (true) {
+                val i = r.indexOf('\n'.code.toByte(), scanned)
+                if (i >= 0) {
+                    if (i > maxLength) throw LimitExceededException("line", maxLength.toLong())
+                    val bytes = r.readBinary(i + 1)
+                    r.release()
+                    connection.consumedInput()
+                    val end = if (i > 0 && bytes[i - 1] == '\r'.code.toByte()) i - 1 else i
+                    return String(bytes, 0, end, Charsets.UTF_8)
+                }
+                scanned = r.len()
+                if (scanned > maxLength) throw LimitExceededException("line", maxLength.toLong())
+                if (!awaitInput(scanned + 1)) {
+                    if (r.len() == 0) return null
+                    val rest = r.readString(r.len())
+                    r.release()
+                    connection.consumedInput()
+                    return rest
+                }
+            }
+        } finally {
+            connection.leave()
+        }
+    }
+
+    /** Frees the memory of everything consumed; views returned earlier become invalid. */
+    public fun release() {
+        connection.bufferedReader().release()
+    }
+
+    /**
+     * Sends everything written to [output]: returns once the kernel took it (or at most the
+     * server's write-queue limit is still queued), suspending while the socket is full. Throws
+     * [WriteTimeoutException] at the write deadline or timeout (the bytes stay queued and are still
+     * sent), [io.netpoll.error.ConnectionClosedException] if the connection closed.
+     */
+    public suspend fun flush() {
+        connection.enterOrThrow()
+        try {
+            val sender = connection.sender()
+            while (!sender.send(true)) awaitRoom()
+        } finally {
+            connection.leave()
+        }
+    }
+
+    private suspend fun awaitRoom() {
+        val c = connection
+        val sender = c.sender()
+        val deadline = c.writeWaitDeadline()
+        val timer = if (deadline != 0L) c.poller().schedule(deadline) { sender.room.unblockAndWake(false) } else null
+        try {
+            while (true) {
+                if (!c.isActive) throw c.closedError()
+                if (!sender.mustWait()) return
+                val now = System.nanoTime()
+                val absolute = c.writeDeadlineNanos()
+                if (deadline != 0L && now - deadline >= 0 || absolute != 0L && now - absolute >= 0) {
+                    throw WriteTimeoutException()
+                }
+                try {
+                    sender.room.park { if (!sender.mustWait() || !c.isActive) PollDesc.ERR_CLOSING else PollDesc.OK }
+                } catch (e: IllegalStateException) {
+                    throw ConcurrentAccessException()
+                }
+            }
+        } finally {
+            timer?.cancel()
+        }
+    }
+
+    /** Writes [bytes] and [flush]es. */
+    public suspend fun writeAndFlush(bytes: ByteArray) {
+        output.writeBinary(bytes)
+        flush()
+    }
+
+    /** Shuts down the sending side after flushing; the peer reads EOF; reading goes on. */
+    public suspend fun shutdownOutput() {
+        flush()
+        connection.shutdownOutput()
+    }
+
+    /** Closes the connection; idempotent, from anywhere. */
+    override fun close() {
+        connection.close()
+    }
+
+    override fun toString(): String = "SuspendConnection($connection)"
+}
+
+private fun Duration.toJavaDuration(): java.time.Duration = java.time.Duration.ofNanos(inWholeNanoseconds)
+
+/** The System.nanoTime() at which this mark is reached (0 for null). */
+private fun TimeMark?.toNanoTime(): Long {
+    if (this == null) return 0
+    val d = System.nanoTime() - elapsedNow().inWholeNanoseconds
+    return if (d == 0L) 1 else d
+}
