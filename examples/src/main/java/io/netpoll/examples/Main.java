@@ -16,6 +16,8 @@ public final class Main {
                   framed-echo PORT   framed echo server, Java callback API (127.0.0.1, until killed)
                   raw-echo PORT      raw echo server, Java callback API
                   kt-echo PORT       framed echo server, Kotlin coroutine DSL
+                  echo-client PORT [COUNT] [SIZE]  coroutine client for the framed echo servers
+                  chat PORT          line-based chat server, Kotlin coroutine DSL
                 """);
         System.exit(2);
     }
@@ -29,6 +31,8 @@ public final class Main {
             case "demo" -> Demo.main(rest);
             case "framed-echo" -> FramedEcho.main(rest);
             case "kt-echo" -> KtEcho.main(rest);
+            case "echo-client" -> EchoClient.main(rest);
+            case "chat" -> Chat.main(rest);
             case "raw-echo" -> RawEcho.main(rest);
             default -> usage();
         }
