@@ -27,7 +27,8 @@ object Demo {
         val clients = args.getOrNull(1)?.toInt() ?: 16
         val server = server("127.0.0.1:0")
         val port = (server.address as InetSocketAddress).port
-        println("netpoll demo: framed echo server on ${server.address}, $clients coroutine clients, ${seconds}s")
+        println("netpoll demo: framed echo server on ${server.address}, $clients coroutine clients, ${seconds}s" +
+            " (JDK ${Runtime.version().feature()}, libc binding: ${io.netpoll.sys.Sys.libc().name()})")
         val frames = LongAdder()
         val bytes = LongAdder()
         val errors = LongAdder()

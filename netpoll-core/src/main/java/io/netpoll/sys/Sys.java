@@ -8,9 +8,10 @@ import java.util.Locale;
  * Chooses the {@link LibC} implementation once, at first use, and knows the platform facts the
  * layers above need ({@code struct epoll_event} layout).
  *
- * <p>The implementation is picked by the system property {@code netpoll.libc}; today the only
- * value is {@code jna} (JNA direct mapping), which is also the default. A JDK 22+ FFM
- * implementation plugs in here without touching any other layer.
+ * <p>The implementation is picked by the system property {@code netpoll.libc}: {@code jna} (JNA
+ * direct mapping, about 0.1 us a call), {@code ffm} (the JDK 22+ Foreign Function &amp; Memory API, a
+ * few ns a call), or {@code auto} (the default: FFM on JDK 22+, JNA before). Nothing above this
+ * class knows which one runs; {@link LibC#name()} says.
  *
  * <p>On a platform netpoll does not support (not Linux, or an architecture whose
  * {@code epoll_event} layout is unknown) the first call throws {@link UnsupportedPlatformException}
@@ -30,12 +31,56 @@ public final class Sys {
         return Holder.EPOLL_DATA_OFFSET;
     }
 
+    /**
+     * A separate binding of the given kind ({@code "jna"} or {@code "ffm"}), for tests and benchmarks
+     * that compare them; the layers above always use {@link #libc()}.
+     */
+    public static LibC create(String impl) {
+        libc(); // platform check
+        return switch (impl) {
+            case "jna" -> new JnaLibC();
+            case "ffm" -> Holder.ffm(true);
+            default -> throw new IllegalArgumentException("unknown libc binding " + impl + ": jna or ffm");
+        };
+    }
+
     /** The C library binding every layer uses. */
     public static LibC libc() {
         return Holder.LIBC;
     }
 
     private static final class Holder {
+        private static LibC choose(String impl) {
+            switch (impl) {
+                case "jna":
+                    return new JnaLibC();
+                case "ffm":
+                    return ffm(true);
+                case "auto":
+                    LibC f = FfmLibC.available() ? ffm(false) : null;
+                    return f != null ? f : new JnaLibC();
+                default:
+                    throw new IllegalArgumentException("netpoll.libc=" + impl + ": use auto, jna or ffm");
+            }
+        }
+
+        private static LibC ffm(boolean required) {
+            try {
+                if (!FfmLibC.available()) {
+                    throw new UnsupportedOperationException("netpoll.libc=ffm needs JDK 22 or newer; this is "
+                            + Runtime.version());
+                }
+                return new FfmLibC();
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                if (required) {
+                    throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                }
+                System.getLogger("io.netpoll.sys").log(System.Logger.Level.WARNING,
+                        "FFM binding unavailable, using JNA: " + e);
+                return null;
+            }
+        }
+
         static final int EPOLL_EVENT_SIZE;
         static final int EPOLL_DATA_OFFSET;
         static final LibC LIBC;
@@ -57,11 +102,7 @@ public final class Sys {
                 }
                 default -> throw new UnsupportedPlatformException(os, arch);
             }
-            String impl = System.getProperty("netpoll.libc", "jna");
-            if (!impl.equals("jna")) {
-                throw new IllegalArgumentException("netpoll.libc=" + impl + ": the only implementation is 'jna'");
-            }
-            LIBC = new JnaLibC();
+            LIBC = choose(System.getProperty("netpoll.libc", "auto"));
         }
     }
 }

@@ -11,6 +11,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -28,6 +29,8 @@ import java.util.concurrent.TimeUnit;
  * in the kernel's entry path, so it is nearly pure call overhead plus errno retrieval;
  * {@code emptyRead}: a non-blocking read of an empty eventfd (EAGAIN), the shape of the last read of
  * every burst; {@code eventfdWriteRead}: a successful write and read of an eventfd (two calls).
+ * {@code binding}: JNA direct mapping, or the FFM API (JDK 22+; the FFM rows fail on JDK 17). Run on
+ * JDK 25 to compare both: {@code JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -36,6 +39,9 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
 public class NativeCallBench {
+    @Param({"jna", "ffm"})
+    public String binding;
+
     private LibC libc;
     private NativeBuffer buf;
     private int efd;
@@ -44,7 +50,7 @@ public class NativeCallBench {
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
-        libc = Sys.libc();
+        libc = Sys.create(binding);
         buf = new NativeBuffer(64);
         buf.putLong(0, 1L);
         efd = libc.eventfd(0, Linux.EFD_NONBLOCK | Linux.EFD_CLOEXEC);

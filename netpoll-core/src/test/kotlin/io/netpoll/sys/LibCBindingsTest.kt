@@ -1,0 +1,58 @@
+package io.netpoll.sys
+
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.shouldBe
+import java.net.Socket
+
+/** Both libc bindings behave the same through the seam (FFM only on JDK 22+, skipped before). */
+class LibCBindingsTest : FunSpec({
+    val bindings = buildList {
+        add("jna")
+        if (FfmLibC.available()) add("ffm") else println("LibCBindingsTest: FFM rows skipped, JDK ${Runtime.version().feature()} < 22")
+    }
+    for (name in bindings) {
+        test("$name: failures come back as -errno, never as exceptions") {
+            val c = Sys.create(name)
+            c.name() shouldBe (if (name == "jna") "jna-direct" else "ffm")
+            c.close(-1) shouldBe -Errno.EBADF
+            c.write(-1, 0, 0) shouldBe -Errno.EBADF.toLong()
+            val efd = c.eventfd(0, Linux.EFD_NONBLOCK or Linux.EFD_CLOEXEC)
+            (efd >= 0) shouldBe true
+            val buf = NativeBuffer(16)
+            c.read(efd, buf.address(), 8) shouldBe -Errno.EAGAIN.toLong()
+            buf.putLong(0, 5)
+            c.write(efd, buf.address(), 8) shouldBe 8L
+            c.read(efd, buf.address() + 8, 8) shouldBe 8L
+            buf.getLong(8) shouldBe 5L
+            c.close(efd) shouldBe 0
+        }
+
+        test("$name: readv and writev move the exact bytes over a real socket") {
+            val c = Sys.create(name)
+            val (lfd, addr) = TestSockets.listener()
+            Socket(addr.address, addr.port).use { peer ->
+                val fd = TestSockets.acceptBlocking(lfd)
+                val data = NativeBuffer(64)
+                for (i in 0 until 10) data.buffer().put(i, (i + 1).toByte())
+                val iov = NativeBuffer(32)
+                iov.putLong(0, data.address()); iov.putLong(8, 4)
+                iov.putLong(16, data.address() + 4); iov.putLong(24, 6)
+                c.writev(fd, iov.address(), 2) shouldBe 10L
+                val got = ByteArray(10)
+                peer.getInputStream().readNBytes(got, 0, 10)
+                got.toList() shouldBe (1..10).map { it.toByte() }
+                peer.getOutputStream().write(byteArrayOf(9, 8, 7))
+                peer.getOutputStream().flush()
+                val into = NativeBuffer(8)
+                iov.putLong(0, into.address()); iov.putLong(8, 2)
+                iov.putLong(16, into.address() + 2); iov.putLong(24, 6)
+                var n = c.readv(fd, iov.address(), 2)
+                while (n == -Errno.EAGAIN.toLong()) { Thread.sleep(1); n = c.readv(fd, iov.address(), 2) }
+                n shouldBe 3L
+                (0 until 3).map { into.buffer().get(it) } shouldBe listOf<Byte>(9, 8, 7)
+                c.close(fd)
+            }
+            c.close(lfd)
+        }
+    }
+})
