@@ -1,0 +1,186 @@
+package io.netpoll;
+
+import io.netpoll.buffer.LinkBuffer;
+import io.netpoll.conn.NetConnection;
+import io.netpoll.error.ConnectionClosedException;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * netpoll's {@code mux.ShardQueue}: many threads write whole messages to one multiplexed connection;
+ * the queue merges them, in the order they were added, into as few flushes as possible, on one
+ * drainer at a time (a connection has one writer).
+ *
+ * <pre>{@code
+ * ShardQueue q = new ShardQueue(conn, 4096);
+ * // any thread:
+ * LinkBuffer msg = new LinkBuffer();
+ * msg.writeInt(payload.length);
+ * msg.writeBinary(payload);
+ * msg.flush();
+ * q.add(msg);               // the queue owns msg now; its bytes are appended without copying
+ * ...
+ * q.close();                // sends what was added, then refuses more
+ * }</pre>
+ *
+ * <p>Design: a ring of {@code capacity} slots indexed by a sequence number taken with one atomic
+ * increment (Go's version keeps per-shard lists; one sequenced ring keeps the global add order with no
+ * lock). The drainer takes consecutive slots until it meets one whose producer has not stored its
+ * message yet, appends them all to the connection's writer, flushes once, and stops; that producer's
+ * own trigger starts the next round, so the drainer never waits and nothing is stranded (the same
+ * IDLE / RUNNING / AGAIN rule as {@code onRequest}). {@link #add} blocks while {@code capacity}
+ * messages are queued (backpressure).
+ *
+ * <p>Errors: {@code add} after {@link #close} or on a closed connection throws
+ * {@link ConnectionClosedException} (the message is closed, not sent). A failed flush closes the
+ * connection; messages still queued are released.
+ */
+public final class ShardQueue implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("io.netpoll");
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(ShardQueue.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /* state: IDLE → RUNNING (a trigger's CAS; it dispatches the drainer) → IDLE (the drainer, CAS);
+     * RUNNING → AGAIN (a trigger during a round); AGAIN → RUNNING (the drainer, before its next round). */
+    private static final int IDLE = 0;
+    private static final int RUNNING = 1;
+    private static final int AGAIN = 2;
+
+    private final Connection conn;
+    private final Executor executor;
+    private final AtomicReferenceArray<LinkBuffer> slots;
+    private final int capacity;
+    private final AtomicLong tail = new AtomicLong();
+    private final Semaphore room;
+    /** Next sequence to drain; drainer only. */
+    private long head;
+    @SuppressWarnings("unused") private volatile int state;
+    private volatile boolean closed;
+
+    /** A queue of at most {@code capacity} pending messages in front of {@code conn}. */
+    public ShardQueue(Connection conn, int capacity) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("capacity must be at least 1: " + capacity);
+        }
+        this.conn = conn;
+        this.capacity = capacity;
+        this.slots = new AtomicReferenceArray<>(capacity);
+        this.room = new Semaphore(capacity);
+        this.executor = conn instanceof NetConnection nc && !nc.config().inline()
+                ? nc.config().executor()
+                : conn instanceof NetConnection nc2 ? nc2.poller() : Runnable::run;
+    }
+
+    /**
+     * Queues a flushed buffer (ownership passes to the queue) to be appended to the connection's
+     * output, after every message added before it. Blocks while the queue is full. Safe from any thread.
+     */
+    public void add(LinkBuffer message) throws IOException {
+        if (closed || !conn.isActive()) {
+            message.close();
+            throw new ConnectionClosedException();
+        }
+        try {
+            room.acquire();
+        } catch (InterruptedException e) {
+            message.close();
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while the queue was full");
+        }
+        long seq = tail.getAndIncrement();
+        slots.set((int) (seq % capacity), message);
+        trigger();
+    }
+
+    private void trigger() {
+        for (;;) {
+            int s = (int) STATE.getVolatile(this);
+            if (s == IDLE) {
+                if (STATE.compareAndSet(this, IDLE, RUNNING)) {
+                    executor.execute(this::drain);
+                    return;
+                }
+            } else if (s == RUNNING) {
+                if (STATE.compareAndSet(this, RUNNING, AGAIN)) {
+                    return;
+                }
+            } else {
+                return;
+            }
+        }
+    }
+
+    private void drain() {
+        try {
+            for (;;) {
+                STATE.setVolatile(this, RUNNING);
+                int taken = 0;
+                for (;;) {
+                    int i = (int) (head % capacity);
+                    LinkBuffer m = slots.get(i);
+                    if (m == null) {
+                        break; // empty, or its producer has not stored it yet: its trigger brings us back
+                    }
+                    slots.set(i, null);
+                    head++;
+                    room.release();
+                    taken++;
+                    if (conn.isActive()) {
+                        conn.writer().append(m);
+                    }
+                    m.close();
+                }
+                if (taken > 0 && conn.isActive()) {
+                    conn.writer().flush();
+                }
+                if (STATE.compareAndSet(this, RUNNING, IDLE)) {
+                    return;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "ShardQueue flush failed; closing the connection", e);
+            conn.close();
+            STATE.setVolatile(this, IDLE);
+            discard();
+        }
+    }
+
+    private void discard() {
+        for (int i = 0; i < capacity; i++) {
+            LinkBuffer m = slots.getAndSet(i, null);
+            if (m != null) {
+                m.close();
+                room.release();
+            }
+        }
+    }
+
+    /** Messages added and not yet appended to the connection. */
+    public int pending() {
+        return capacity - room.availablePermits();
+    }
+
+    /**
+     * Refuses further adds; what was added is still sent (the drainer finishes in the background).
+     * Idempotent.
+     */
+    @Override
+    public void close() {
+        closed = true;
+        trigger();
+    }
+}
