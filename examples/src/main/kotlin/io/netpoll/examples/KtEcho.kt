@@ -4,6 +4,7 @@ import io.netpoll.coroutines.NetpollServer
 import io.netpoll.coroutines.SuspendConnection
 import io.netpoll.coroutines.netpollServer
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.runBlocking
 
@@ -13,6 +14,7 @@ import kotlinx.coroutines.runBlocking
  *
  * ```
  * java -jar examples/target/netpoll-examples.jar kt-echo 7400
+ * java -Dkt.dispatcher=default -jar examples/target/netpoll-examples.jar kt-echo 7400   # handlers on Dispatchers.Default
  * ```
  */
 object KtEcho {
@@ -43,15 +45,22 @@ object KtEcho {
         }
     }
 
-    fun CoroutineScope.server(address: String, maxFrame: Int = 16 shl 20): NetpollServer = netpollServer {
-        listen("tcp", address)
-        handle { conn -> serve(conn, maxFrame) }
-    }
+    /**
+     * The server; handlers resume on their poller thread unless [offPoller] (then on
+     * `Dispatchers.Default`: one hand-off per wake-up, for comparing the two).
+     */
+    fun CoroutineScope.server(address: String, maxFrame: Int = 16 shl 20, offPoller: Boolean = false): NetpollServer =
+        netpollServer {
+            listen("tcp", address)
+            if (offPoller) dispatcher = Dispatchers.Default
+            handle { conn -> serve(conn, maxFrame) }
+        }
 
     @JvmStatic
     fun main(args: Array<String>): Unit = runBlocking {
         val port = args[0].toInt()
-        val s = server("127.0.0.1:$port", Integer.getInteger("framed.maxFrame", 16 shl 20))
+        val offPoller = System.getProperty("kt.dispatcher", "poller") == "default"
+        val s = server("127.0.0.1:$port", Integer.getInteger("framed.maxFrame", 16 shl 20), offPoller)
         println("kt-echo listening on ${s.address}")
         awaitCancellation()
     }

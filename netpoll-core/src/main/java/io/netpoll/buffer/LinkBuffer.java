@@ -100,6 +100,11 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     @Override
     public int len() {
+        open();
+        return available();
+    }
+
+    private int available() {
         return (int) LENGTH.getVolatile(this);
     }
 
@@ -107,7 +112,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     private void need(int n) throws EofException {
         open();
         checkSize(n);
-        int l = len();
+        int l = available();
         if (n > l) {
             throw new EofException(n, l);
         }
@@ -120,7 +125,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     /** The node the next byte is in, stepping past consumed, sealed nodes. Only when len() > 0. */
     private Node current() {
         Node n = readNode;
-        while (n.readable() == 0 && n.isSealed()) {
+        while (n.finished()) {
             Node next = n.next();
             if (next == null || next == Node.TOMBSTONE) {
                 break;
@@ -218,7 +223,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         open();
         int i = indexOf(delim, 0);
         if (i < 0) {
-            int l = len();
+            int l = available();
             throw new EofException(l + 1, l);
         }
         return next(i + 1);
@@ -228,7 +233,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     public int indexOf(byte delim, int from) {
         open();
         checkSize(from);
-        int l = len();
+        int l = available();
         if (from >= l) {
             return -1;
         }
@@ -257,7 +262,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     @Override
     public byte peekByte(int offset) {
         open();
-        int l = len();
+        int l = available();
         if (offset < 0 || offset >= l) {
             throw new IndexOutOfBoundsException("offset " + offset + " of " + l + " readable bytes");
         }
@@ -273,6 +278,9 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     @Override
     public String readString(int n, Charset charset) throws EofException {
         need(n);
+        if (n == 0) {
+            return "";
+        }
         Node c = current();
         if (c.readable() >= n && charset == StandardCharsets.ISO_8859_1) {
             byte[] b = new byte[n];
@@ -410,9 +418,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     @Override
     public void release() {
-        if (closed) {
-            return;
-        }
+        open();
         for (int i = 0; i < scratchCount; i++) {
             scratch[i].release();
             scratch[i] = null;
@@ -423,14 +429,14 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         if (n == null || cur == null) {
             return; // nothing held (or the writer is starting a new chain right now)
         }
-        cur = len() > 0 ? current() : settle(cur);
+        cur = available() > 0 ? current() : settle(cur);
         while (n != cur) {
             Node next = n.next();
             n.chunk.release();
             n = next;
         }
         head = cur;
-        if (cur.readable() != 0 || !cur.isSealed()) {
+        if (!cur.finished()) {
             return;
         }
         // the last node, fully consumed and sealed: free it unless the writer links a successor first
@@ -451,7 +457,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     /** With nothing readable: step past consumed sealed nodes that have a successor. */
     private static Node settle(Node n) {
-        while (n.readable() == 0 && n.isSealed()) {
+        while (n.finished()) {
             Node next = n.next();
             if (next == null || next == Node.TOMBSTONE) {
                 break;
@@ -512,6 +518,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     @Override
     public int mallocLen() {
+        open();
         return unflushed;
     }
 
@@ -715,14 +722,20 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     /**
      * Writer: reserves {@code size} bytes of fresh memory for a {@code readv} and writes up to
      * {@code maxIov} iovecs ({@code {void* base; size_t len}}, 16 bytes each) at {@code iovAddress}
-     * through {@code iov}. Returns the iovec count. Call {@link #bookAck} next, whatever the read did.
+     * through {@code iov}. Returns the iovec count. Call {@link #bookAck} next, whatever the read did:
+     * booking again first is an {@link IllegalStateException}, and an {@code iov} without room for
+     * the iovecs an {@link IllegalArgumentException} (nothing is booked then).
      */
     public int book(int size, ByteBuffer iov, int maxIov) {
         open();
         if (size <= 0 || maxIov <= 0) {
             throw new IllegalArgumentException("book(" + size + ", maxIov=" + maxIov + ")");
         }
+        if (bookedCount > 0) {
+            throw new IllegalStateException("book() again before bookAck()");
+        }
         int count = Math.min(maxIov, (size + BufferPool.MAX_CHUNK - 1) / BufferPool.MAX_CHUNK);
+        checkIov(iov, count);
         if (booked == null || booked.length < count) {
             booked = new Chunk[Math.max(4, count)];
         }
@@ -740,10 +753,20 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     /**
      * Writer: the {@code readv} after {@link #book} delivered {@code n} bytes (0 for EOF or EAGAIN).
-     * Links the filled chunks, frees the rest, publishes the bytes and seals the last node.
+     * Links the filled chunks, frees the rest, publishes the bytes and seals the last node. More than
+     * was booked is an {@link IllegalArgumentException} that leaves the booking as it was.
      */
     public void bookAck(int n) {
         open();
+        checkSize(n);
+        long bookedBytes = 0;
+        for (int i = 0; i < bookedCount; i++) {
+            bookedBytes += booked[i].capacity();
+        }
+        if (n > bookedBytes) {
+            // nothing changes: the caller may still ack the right count, or close() frees the booking
+            throw new IllegalArgumentException("bookAck(" + n + ") exceeds the " + bookedBytes + " booked bytes");
+        }
         int left = n;
         for (int i = 0; i < bookedCount; i++) {
             Chunk c = booked[i];
@@ -758,9 +781,6 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             }
         }
         bookedCount = 0;
-        if (left > 0) {
-            throw new IllegalArgumentException("bookAck(" + n + ") exceeds the booked bytes");
-        }
         if (n > 0) {
             seal();
         }
@@ -773,7 +793,11 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
      */
     public int fillIov(ByteBuffer iov, int maxIov, long maxBytes) {
         open();
-        int l = len();
+        if (maxIov < 0 || maxBytes < 0) {
+            throw new IllegalArgumentException("fillIov(maxIov=" + maxIov + ", maxBytes=" + maxBytes + ")");
+        }
+        checkIov(iov, maxIov);
+        int l = available();
         iovBytes = 0;
         if (l == 0) {
             return 0;
@@ -798,8 +822,15 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         return count;
     }
 
+    private static void checkIov(ByteBuffer iov, int count) {
+        if (iov.capacity() < 16L * count) {
+            throw new IllegalArgumentException("room for " + iov.capacity() / 16 + " iovecs, not " + count);
+        }
+    }
+
     /** Bytes covered by the iovecs of the last {@link #fillIov}. */
     public long iovBytes() {
+        open();
         return iovBytes;
     }
 
@@ -842,6 +873,6 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     @Override
     public String toString() {
-        return "LinkBuffer[len=" + len() + " unflushed=" + unflushed + (closed ? " closed" : "") + "]";
+        return "LinkBuffer[len=" + available() + " unflushed=" + unflushed + (closed ? " closed" : "") + "]";
     }
 }

@@ -18,7 +18,8 @@ import java.lang.invoke.VarHandle;
  *   <li>{@link #end}: written by the writer at flush, before it publishes the buffer's length
  *       (a volatile add); read by the reader after it reads that length, and never trusted beyond it.</li>
  *   <li>{@link #sealed}: false while the writer may still raise {@code end}; set once (release
- *       store) by the writer; the reader frees or steps past a node only when it is sealed.</li>
+ *       store) by the writer; the reader frees or steps past a node only when it is sealed, and judges
+ *       "all consumed" only from the {@code end} it reads after seeing the seal ({@link #finished}).</li>
  *   <li>{@link #next}: null → a node (writer, CAS) or null → {@link #TOMBSTONE} (reader, CAS, when
  *       it frees this node as the last one); exactly one of the two CASes wins.</li>
  * </ul>
@@ -88,6 +89,16 @@ final class Node {
 
     void seal() {
         SEALED.setRelease(this, true);
+    }
+
+    /**
+     * Reader: the writer sealed this node and every byte of it was consumed, so the reader may step
+     * past it or free it. {@code sealed} is read first: once it is set {@code end} never changes and
+     * the acquire makes its last value visible. Read the other way round, {@code end} could be a
+     * value from before the writer's last flush and seal, and the reader would free unread bytes.
+     */
+    boolean finished() {
+        return isSealed() && read == end;
     }
 
     int readable() {

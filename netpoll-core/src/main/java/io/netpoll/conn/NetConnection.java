@@ -38,16 +38,20 @@ import java.util.ArrayDeque;
  *
  * <p><b>Reading.</b> On every EPOLLIN edge the poller {@code readv}s into freshly booked input
  * memory (8 KiB at first, doubling while reads fill the booking, up to 1 MiB) until a read comes back
- * short (the socket is drained, and edge-triggering guarantees a new event for new bytes), then wakes
+ * short (the socket is drained, and edge-triggering guarantees a new event for new bytes; but once an
+ * event reported the peer's FIN or an error, until EAGAIN, EOF or the error, since no later edge will
+ * announce them), then wakes
  * whoever waits in {@link PollDesc#rg} and triggers {@code onRequest}. It pauses while the input holds
  * {@link ConnConfig#maxInputBytes()} unread bytes, or while queued output is over the limit on a
- * connection whose handlers cannot wait, and resumes when the application catches up.
+ * connection whose handlers cannot wait, and resumes when the application catches up; a socket error
+ * (a reset) that arrives meanwhile closes the connection at once, as the read would have.
  *
  * <p><b>Lifetime</b> is one state word, {@link #users}, as Go's {@code fdMutex}: every operation
  * that touches the fd or the buffers (an application call, a poller read or send round) enters
- * and leaves it; {@link #close} sets the CLOSED bit, after which nobody can enter; whoever leaves last
- * (or close itself, when nobody is inside) destroys the connection: closes the fd, frees both buffers
- * and runs the close callbacks. So memory is never freed under a running call, and the fd number is
+ * and leaves it; {@link #close} sets the CLOSED bit, after which nobody can enter, and shuts the
+ * socket down at once (the peer sees the close even while a handler is still inside); whoever leaves
+ * last (or close itself, when nobody is inside) destroys the connection: closes the fd, frees both
+ * buffers and runs the close callbacks. So memory is never freed under a running call, and the fd number is
  * never reused while a call might still use it.
  */
 public final class NetConnection implements Connection, PollDesc.Handler {
@@ -66,7 +70,9 @@ public final class NetConnection implements Connection, PollDesc.Handler {
      * users: CLOSED bit | count of operations inside.
      *   count +1  enter(): any thread, only while CLOSED is clear (CAS)
      *   count -1  leave(): the thread that entered; the one that makes the word exactly CLOSED destroys
-     *   CLOSED    close(): the first closer (CAS); if the count was 0 it destroys at once
+     *   CLOSED    close(): the first closer (CAS), itself entered for the duration; if others are
+     *             inside it shuts the socket down (the fd stays open until destroy), then it leaves,
+     *             destroying at once when nobody else was inside
      * The word never goes back: once CLOSED, enter() fails forever, and CLOSED with a zero count
      * happens exactly once. A negative count is impossible and throws.
      */
@@ -118,6 +124,14 @@ public final class NetConnection implements Connection, PollDesc.Handler {
     private int bookSize = INITIAL_BOOK;
     private boolean readPending;
     private boolean idleArmed;
+    /*
+     * A short read proves the socket drained only while the peer is still sending: once an event
+     * reported its FIN or an error (EPOLLRDHUP/HUP/ERR), that edge may be the very one being handled
+     * and no other will come, so reads go on until EAGAIN, EOF or the error. Set for good.
+     */
+    private boolean peerClosing;
+    /* Set by adopt() until the first EAGAIN, EOF or error: the dialer consumed the earlier events. */
+    private boolean eventsUnknown;
 
     private final ArrayDeque<CloseCallback> closeCallbacks = new ArrayDeque<>(2);
     private boolean callbacksRan;
@@ -180,6 +194,7 @@ public final class NetConnection implements Connection, PollDesc.Handler {
         pd.setHandler(this);
         runner.start();
         poller.execute(() -> {
+            eventsUnknown = true;
             readReady();
             if (idleTimeoutNanos > 0) {
                 armIdle();
@@ -240,24 +255,38 @@ public final class NetConnection implements Connection, PollDesc.Handler {
 
     /** Closes with {@code cause} (null: normal); only the first close counts. */
     public void closeWith(Throwable cause) {
-        int u;
-        do {
-            u = (int) USERS.getVolatile(this);
-            if ((u & CLOSED) != 0) {
-                return;
+        if (!enter()) {
+            return; // closed already
+        }
+        try {
+            int u;
+            do {
+                u = (int) USERS.getVolatile(this);
+                if ((u & CLOSED) != 0) {
+                    return; // another closer won
+                }
+            } while (!USERS.compareAndSet(this, u, u | CLOSED));
+            closeCause = cause;
+            if (cause != null) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "closing fd " + fd + ": " + cause);
             }
-        } while (!USERS.compareAndSet(this, u, u | CLOSED));
-        closeCause = cause;
-        if (cause != null) {
-            LOG.log(System.Logger.Level.DEBUG, () -> "closing fd " + fd + ": " + cause);
-        }
-        pd.close(); // unregisters and wakes every waiter in rg / wg (they see the CLOSED bit)
-        sender.closed();
-        if (config.onDisconnect() != null) {
-            runOnExecutor(() -> config.onDisconnect().onDisconnect(this));
-        }
-        if ((u & COUNT) == 0) {
-            destroy();
+            pd.close(); // unregisters and wakes every waiter in rg / wg (they see the CLOSED bit)
+            sender.closed();
+            if (config.onDisconnect() != null) {
+                runOnExecutor(() -> config.onDisconnect().onDisconnect(this));
+            }
+            if ((u & COUNT) > 1) {
+                // Others are inside (a handler may stay busy in its own code for long): the fd must
+                // stay open until the last one leaves, but the peer sees the close now. Our own entry
+                // keeps the fd number from being closed and reused under this call.
+                try {
+                    Sockets.shutdown(fd, Linux.SHUT_RDWR);
+                } catch (SyscallException ignored) {
+                    // not connected any more: nothing to tell the peer
+                }
+            }
+        } finally {
+            leave(); // the last one out (maybe this) destroys
         }
     }
 
@@ -320,6 +349,12 @@ public final class NetConnection implements Connection, PollDesc.Handler {
         if ((events & (Linux.EPOLLOUT | Linux.EPOLLERR | Linux.EPOLLHUP)) != 0) {
             pd.wg.unblockAndWake(true);
         }
+        if ((events & (Linux.EPOLLRDHUP | Linux.EPOLLERR | Linux.EPOLLHUP)) != 0) {
+            peerClosing = true;
+        }
+        if ((events & Linux.EPOLLERR) != 0 && pauseBits != 0) {
+            socketFailedWhilePaused();
+        }
         if ((events & (Linux.EPOLLIN | Linux.EPOLLRDHUP | Linux.EPOLLERR | Linux.EPOLLHUP)) != 0) {
             readReady();
         }
@@ -328,6 +363,27 @@ public final class NetConnection implements Connection, PollDesc.Handler {
     @Override
     public void onPollerClosed(PollDesc pd) {
         closeWith(new ConnectionClosedException());
+    }
+
+    /**
+     * Poller thread: an error (a reset) arrived while reading is paused, so no read will report it and
+     * the connection would linger until the application consumes: take the error and close now, as a
+     * read would have.
+     */
+    private void socketFailedWhilePaused() {
+        if (!enter()) {
+            return;
+        }
+        try {
+            int err = Sockets.pendingError(fd);
+            if (err != 0) {
+                closeWith(Errno.exception("read", err));
+            }
+        } catch (SyscallException e) {
+            closeWith(e);
+        } finally {
+            leave();
+        }
     }
 
     /** Poller thread: the socket is readable (or was, while reading was paused). */
@@ -372,7 +428,7 @@ public final class NetConnection implements Connection, PollDesc.Handler {
                 }
                 pd.rg.unblockAndWake(true);
                 runner.trigger();
-                if (n < booked) {
+                if (n < booked && !peerClosing && !eventsUnknown) {
                     return; // drained: the next byte brings a new edge
                 }
                 if (round + 1 >= MAX_READ_ROUNDS) {
@@ -381,6 +437,7 @@ public final class NetConnection implements Connection, PollDesc.Handler {
                 }
             } else {
                 input.bookAck(0);
+                eventsUnknown = false;
                 if (n == 0) {
                     peerFinished();
                 } else if (n != -Errno.EAGAIN) {
@@ -439,9 +496,9 @@ public final class NetConnection implements Connection, PollDesc.Handler {
     /** Application thread: a reader now needs {@code n} bytes, maybe past the input cap; 0 when done waiting. */
     public void needInput(int n) {
         waitSize = n;
-        if ((pauseBits & PAUSE_INPUT_FULL) != 0 && n > config.maxInputBytes()) {
-            poller.execute(() -> resume(PAUSE_INPUT_FULL));
-        }
+        // a reader about to wait resumes a paused input that is below the cap now: consumed meanwhile
+        // (copying reads release nothing) or needed past the cap
+        consumedInput();
     }
 
     // ------------------------------------------------------------------------------ idle timeout

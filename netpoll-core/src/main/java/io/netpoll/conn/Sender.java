@@ -174,6 +174,9 @@ public final class Sender {
             } else if (n == -Errno.EAGAIN || n == 0) {
                 return FULL;
             } else {
+                if (!conn.isActive()) {
+                    throw conn.closedError(); // closed meanwhile: its shutdown(2) failed this write
+                }
                 IOException e = Errno.exception("write", (int) -n);
                 conn.closeWith(e);
                 throw e;
@@ -254,11 +257,14 @@ public final class Sender {
     /**
      * Blocks the calling (non-poller) thread until {@link #mustWait()} is false, the write deadline
      * or timeout passes ({@link WriteTimeoutException}; the queue stays queued), or the connection
-     * closes. Call inside {@link NetConnection#enter()}.
+     * closes. A deadline set while it waits bounds this wait too. Call inside {@link NetConnection#enter()}.
      */
     public void awaitRoom() throws IOException {
-        long deadline = conn.writeWaitDeadline();
-        Timeout timer = deadline != 0 ? conn.poller.schedule(deadline, () -> room.unblockAndWake(false)) : null;
+        long timeout = conn.writeTimeoutNanos();
+        long relative = timeout > 0 ? (System.nanoTime() + timeout) | 1 : 0; // 0 means none
+        long absolute = conn.writeDeadlineNanos();
+        long deadline = earliest(absolute, relative);
+        Timeout timer = armTimer(deadline);
         try {
             for (;;) {
                 if (!conn.isActive()) {
@@ -267,9 +273,17 @@ public final class Sender {
                 if (!mustWait()) {
                     return;
                 }
-                long absolute = conn.writeDeadlineNanos();
-                if (deadline != 0 && System.nanoTime() - deadline >= 0
-                        || absolute != 0 && System.nanoTime() - absolute >= 0) {
+                long a = conn.writeDeadlineNanos();
+                if (a != absolute) {
+                    // setWriteDeadline moved it while this flush waited: the new one bounds this wait too
+                    absolute = a;
+                    deadline = earliest(absolute, relative);
+                    if (timer != null) {
+                        timer.cancel();
+                    }
+                    timer = armTimer(deadline);
+                }
+                if (deadline != 0 && System.nanoTime() - deadline >= 0) {
                     throw new WriteTimeoutException();
                 }
                 boolean ready;
@@ -281,8 +295,8 @@ public final class Sender {
                 if (ready) {
                     continue;
                 }
-                if (!mustWait() || !conn.isActive()) {
-                    room.finish();
+                if (!mustWait() || !conn.isActive() || conn.writeDeadlineNanos() != absolute) {
+                    room.finish(); // changed before we could park: its wake-up latched nothing
                     continue;
                 }
                 ThreadWaiter w = new ThreadWaiter();
@@ -296,6 +310,15 @@ public final class Sender {
                 timer.cancel();
             }
         }
+    }
+
+    /** The earlier of two nanoTime deadlines, 0 meaning none. */
+    private static long earliest(long a, long b) {
+        return a == 0 ? b : b == 0 || a - b < 0 ? a : b;
+    }
+
+    private Timeout armTimer(long deadline) {
+        return deadline != 0 ? conn.poller.schedule(deadline, () -> room.unblockAndWake(false)) : null;
     }
 
     /** The write deadline moved: wake a waiting flush so it re-reads it. */

@@ -106,7 +106,7 @@ public final class Poller implements Executor, AutoCloseable {
         this.events = new NativeBuffer(eventCapacity * Sys.epollEventSize());
         this.thread = new PollerThread(this, name);
         this.timers = new TimerWheel(TICK_NANOS, WHEEL_SIZE, System.nanoTime(),
-                e -> LOG.log(System.Logger.Level.ERROR, name + ": timer task failed", e));
+                e -> logError(name + ": timer task failed", e));
         this.timers.setOwner(thread);
         int r = ctl(Linux.EPOLL_CTL_ADD, eventfd, Linux.EPOLLIN | Linux.EPOLLET, 0L);
         if (r < 0) {
@@ -291,9 +291,22 @@ public final class Poller implements Executor, AutoCloseable {
                 busySince = 0;
             }
         } catch (Throwable e) {
-            LOG.log(System.Logger.Level.ERROR, name + ": poller loop failed", e);
+            logError(name + ": poller loop failed", e);
         } finally {
             shutdownOnThread();
+        }
+    }
+
+    /**
+     * Logs a failure caught on the poller thread. Logging itself may fail (out of file descriptors,
+     * a logging backend that opens files lazily throws an Error); that must never end the loop, whose
+     * exit closes every registered descriptor (for an acceptor: the listener).
+     */
+    private static void logError(String message, Throwable e) {
+        try {
+            LOG.log(System.Logger.Level.ERROR, message, e);
+        } catch (Throwable ignored) {
+            // nothing safer to report it with
         }
     }
 
@@ -336,7 +349,7 @@ public final class Poller implements Executor, AutoCloseable {
             try {
                 pd.handler.onEvents(pd, mask);
             } catch (Throwable e) {
-                LOG.log(System.Logger.Level.ERROR, name + ": handler for fd " + fd + " failed", e);
+                logError(name + ": handler for fd " + fd + " failed", e);
             }
         }
     }
@@ -350,7 +363,7 @@ public final class Poller implements Executor, AutoCloseable {
             try {
                 t.run();
             } catch (Throwable e) {
-                LOG.log(System.Logger.Level.ERROR, name + ": task failed", e);
+                logError(name + ": task failed", e);
             }
         }
     }
@@ -405,7 +418,7 @@ public final class Poller implements Executor, AutoCloseable {
             try {
                 pd.handler.onPollerClosed(pd);
             } catch (Throwable e) {
-                LOG.log(System.Logger.Level.ERROR, name + ": releasing fd " + pd.fd + " failed", e);
+                logError(name + ": releasing fd " + pd.fd + " failed", e);
             }
         }
         runTasks();

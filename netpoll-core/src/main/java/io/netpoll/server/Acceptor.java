@@ -19,9 +19,11 @@ import java.util.function.IntConsumer;
  *
  * <p>On each readiness edge it accepts until {@code EAGAIN} (yielding to the poller after 256 in a
  * row). When the process or system is out of file descriptors ({@code EMFILE}, {@code ENFILE}) or
- * memory ({@code ENOBUFS}, {@code ENOMEM}) it stops, logs once for the episode, and retries after 10
- * ms, doubling up to 1 s, instead of spinning on a listener that stays readable; the first accept that
- * succeeds again ends the episode (logged too).
+ * memory ({@code ENOBUFS}, {@code ENOMEM}) it stops, logs once for the episode (at the first refused
+ * attempt whose log call succeeds: logging may need a file descriptor too), and retries after 10
+ * ms, doubling up to 1 s (back to 10 ms after each accept that succeeds), instead of spinning on a
+ * listener that stays readable; the episode ends (logged too) once the backlog is drained, so a limit
+ * that flaps while descriptors come and go is one episode, not one per freed descriptor.
  */
 public final class Acceptor implements PollDesc.Handler {
     private static final System.Logger LOG = System.getLogger("io.netpoll.server");
@@ -38,6 +40,8 @@ public final class Acceptor implements PollDesc.Handler {
     private long backoff;
     private boolean retryScheduled;
     private int episodeErrors;
+    /** The current episode's "pausing accepts" message was logged (logging can fail when out of fds). */
+    private boolean episodeLogged;
 
     /** {@code onAccepted} receives each new non-blocking fd, on the acceptor poller thread. */
     public Acceptor(Listener listener, Poller poller, IntConsumer onAccepted) {
@@ -86,18 +90,21 @@ public final class Acceptor implements PollDesc.Handler {
         for (int i = 0; i < BATCH; i++) {
             int fd = libc.accept4(listener.fd(), 0, 0, Linux.SOCK_NONBLOCK | Linux.SOCK_CLOEXEC);
             if (fd >= 0) {
-                if (episodeErrors > 0) {
-                    LOG.log(System.Logger.Level.WARNING, listener + ": accepting again after " + episodeErrors
-                            + " refused attempts (out of file descriptors or memory)");
-                    episodeErrors = 0;
-                    backoff = 0;
-                }
+                backoff = 0; // a descriptor came free: if the next accept is refused, retry soon
                 deliver(fd);
                 continue;
             }
             int errno = -fd;
             switch (errno) {
                 case Errno.EAGAIN:
+                    if (episodeErrors > 0) {
+                        // the backlog is drained: the episode is over (not at the first accept that
+                        // succeeds, so a limit that flaps as descriptors come and go logs once)
+                        warn(listener + ": accepting again after " + episodeErrors
+                                + " refused attempts (out of file descriptors or memory)");
+                        episodeErrors = 0;
+                        episodeLogged = false;
+                    }
                     return;
                 case Errno.EINTR, Errno.ECONNABORTED, Errno.EPERM, 71 /* EPROTO */:
                     continue;
@@ -128,16 +135,31 @@ public final class Acceptor implements PollDesc.Handler {
     }
 
     private void backOff(int errno) {
-        if (episodeErrors++ == 0) {
-            LOG.log(System.Logger.Level.WARNING, listener + ": " + Errno.exception("accept4", errno).getMessage()
-                    + "; pausing accepts and retrying with back-off (10 ms to 1 s) until it recovers");
-        }
+        episodeErrors++;
         backoff = backoff == 0 ? MIN_BACKOFF : Math.min(MAX_BACKOFF, backoff * 2);
         retryScheduled = true;
         poller.schedule(System.nanoTime() + backoff, () -> {
             retryScheduled = false;
             acceptBatch();
         });
+        if (!episodeLogged) {
+            episodeLogged = warn(listener + ": " + Errno.exception("accept4", errno).getMessage()
+                    + "; pausing accepts and retrying with back-off (10 ms to 1 s) until it recovers");
+        }
+    }
+
+    /**
+     * Logs; false if logging failed. Out of file descriptors, a logging backend that opens files
+     * lazily (JUL's formatter loads the time-zone data on first use) throws, even an Error: that must
+     * not stop the back-off, and the message is tried again on the next refused attempt.
+     */
+    private static boolean warn(String message) {
+        try {
+            LOG.log(System.Logger.Level.WARNING, message);
+            return true;
+        } catch (Throwable e) {
+            return false;
+        }
     }
 
     /** Refused accepts in the current out-of-resources episode (0 when accepting normally). */

@@ -245,6 +245,9 @@ public class NetpollServer internal constructor(
             return report!!
         }
         val start = System.nanoTime()
+        // every handler, taken before the idle ones are closed: those finish at once and would
+        // otherwise be missing from the count (idle + drained + forced = handlers running now)
+        val busy = handlers.children.toList()
         var idle = 0
         for (sc in live.toList()) {
             if (isIdle(sc)) {
@@ -252,7 +255,6 @@ public class NetpollServer internal constructor(
                 sc.close()
             }
         }
-        val busy = handlers.children.toList()
         val finished = withTimeoutOrNull(grace) {
             busy.joinAll()
             true

@@ -9,6 +9,8 @@ import io.netpoll.error.LimitExceededException
 import io.netpoll.error.ReadTimeoutException
 import io.netpoll.error.WriteTimeoutException
 import io.netpoll.poll.PollDesc
+import io.netpoll.timer.Timeout
+import kotlinx.coroutines.CancellationException
 import java.net.SocketAddress
 import java.nio.ByteBuffer
 import kotlin.time.Duration
@@ -143,6 +145,8 @@ public class SuspendConnection(
                 }
                 try {
                     pd.rg.park { pd.check(PollDesc.READ) }
+                } catch (e: CancellationException) {
+                    throw e // an IllegalStateException too, but not a double wait
                 } catch (e: IllegalStateException) {
                     throw ConcurrentAccessException()
                 }
@@ -219,15 +223,17 @@ public class SuspendConnection(
             while (true) {
                 val i = r.indexOf('\n'.code.toByte(), scanned)
                 if (i >= 0) {
-                    if (i > maxLength) throw LimitExceededException("line", maxLength.toLong())
+                    val end = if (i > 0 && r.peekByte(i - 1) == CR) i - 1 else i
+                    if (end > maxLength) throw LimitExceededException("line", maxLength.toLong())
                     val bytes = r.readBinary(i + 1)
                     r.release()
                     connection.consumedInput()
-                    val end = if (i > 0 && bytes[i - 1] == '\r'.code.toByte()) i - 1 else i
                     return String(bytes, 0, end, Charsets.UTF_8)
                 }
                 scanned = r.len()
-                if (scanned > maxLength) throw LimitExceededException("line", maxLength.toLong())
+                // no end yet: the line is at least this long (a last '\r' may still be part of its end)
+                val atLeast = if (scanned > 0 && r.peekByte(scanned - 1) == CR) scanned - 1 else scanned
+                if (atLeast > maxLength) throw LimitExceededException("line", maxLength.toLong())
                 if (!awaitInput(scanned + 1)) {
                     if (r.len() == 0) return null
                     val rest = r.readString(r.len())
@@ -262,22 +268,36 @@ public class SuspendConnection(
         }
     }
 
-    private suspend fun awaitRoom() {
+    /** Suspends until [done] (default: the queue is within the write-queue limit), the write deadline, or close. */
+    private suspend fun awaitRoom(done: () -> Boolean = { !connection.sender().mustWait() }) {
         val c = connection
         val sender = c.sender()
-        val deadline = c.writeWaitDeadline()
-        val timer = if (deadline != 0L) c.poller().schedule(deadline) { sender.room.unblockAndWake(false) } else null
+        // The write timeout bounds this wait from now on; the absolute write deadline may be moved
+        // meanwhile (which wakes this wait), so the deadline in force is re-read on every pass and
+        // the timer re-armed when it changed.
+        val timeoutAt = c.writeTimeoutNanos().let { t -> if (t > 0) nonZero(System.nanoTime() + t) else 0L }
+        var timer: Timeout? = null
+        var armedFor = 0L
         try {
             while (true) {
                 if (!c.isActive) throw c.closedError()
-                if (!sender.mustWait()) return
-                val now = System.nanoTime()
+                if (done()) return
                 val absolute = c.writeDeadlineNanos()
-                if (deadline != 0L && now - deadline >= 0 || absolute != 0L && now - absolute >= 0) {
-                    throw WriteTimeoutException()
+                val deadline = earliest(absolute, timeoutAt)
+                if (deadline != 0L && System.nanoTime() - deadline >= 0) throw WriteTimeoutException()
+                if (deadline != armedFor) {
+                    timer?.cancel()
+                    timer = if (deadline != 0L) c.poller().schedule(deadline) { sender.room.unblockAndWake(false) } else null
+                    armedFor = deadline
                 }
                 try {
-                    sender.room.park { if (!sender.mustWait() || !c.isActive) PollDesc.ERR_CLOSING else PollDesc.OK }
+                    // re-checked after WAIT is published: a deadline moved before that is seen here,
+                    // one moved after it wakes this waiter
+                    sender.room.park {
+                        if (done() || !c.isActive || c.writeDeadlineNanos() != absolute) PollDesc.ERR_CLOSING else PollDesc.OK
+                    }
+                } catch (e: CancellationException) {
+                    throw e // an IllegalStateException too, but not a double wait
                 } catch (e: IllegalStateException) {
                     throw ConcurrentAccessException()
                 }
@@ -293,9 +313,19 @@ public class SuspendConnection(
         flush()
     }
 
-    /** Shuts down the sending side after flushing; the peer reads EOF; reading goes on. */
+    /**
+     * Shuts down the sending side once everything written was sent (also what a write-queue limit
+     * let [flush] leave queued); the peer reads EOF; reading goes on. Suspends and fails as [flush].
+     */
     public suspend fun shutdownOutput() {
-        flush()
+        connection.enterOrThrow()
+        try {
+            flush()
+            val sender = connection.sender()
+            awaitRoom { sender.idle() }
+        } finally {
+            connection.leave()
+        }
         connection.shutdownOutput()
     }
 
@@ -305,6 +335,18 @@ public class SuspendConnection(
     }
 
     override fun toString(): String = "SuspendConnection($connection)"
+}
+
+private const val CR: Byte = '\r'.code.toByte()
+
+private fun nonZero(nanoTime: Long): Long = if (nanoTime == 0L) 1 else nanoTime
+
+/** The earlier of two nanoTime deadlines, 0 meaning none. */
+private fun earliest(a: Long, b: Long): Long = when {
+    a == 0L -> b
+    b == 0L -> a
+    a - b < 0 -> a
+    else -> b
 }
 
 private fun Duration.toJavaDuration(): java.time.Duration = java.time.Duration.ofNanos(inWholeNanoseconds)

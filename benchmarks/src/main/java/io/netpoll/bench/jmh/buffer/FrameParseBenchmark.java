@@ -1,0 +1,222 @@
+package io.netpoll.bench.jmh.buffer;
+
+import io.netpoll.buffer.BufferPool;
+import io.netpoll.buffer.LinkBuffer;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * (b) Frame parsing: a buffer holds {@link #FRAMES} frames (4-byte big-endian length + payload) that
+ * arrived in 64 KiB network reads; each invocation splits all of them (time is per frame). Filling
+ * is done before each invocation and not measured. Each contender in its idiom:
+ * <ul>
+ *   <li>LinkBuffer: peek(4) for the length, then next(n) (a contiguous view: zero-copy inside a
+ *       node, assembled into scratch memory when the frame spans nodes) or slice(n) (always
+ *       zero-copy, a chain sharing the nodes), release() after each frame.</li>
+ *   <li>Netty: getInt at the reader index, then readRetainedSlice(n), released after use; over one
+ *       contiguous pooled direct buffer (a merging cumulator) and over a CompositeByteBuf of 64 KiB
+ *       components (a composite cumulator).</li>
+ *   <li>Okio: readInt, then readByteString(n) (a copy: Okio has no view of its segments).</li>
+ * </ul>
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"-Dio.netty.leakDetection.level=disabled"})
+public class FrameParseBenchmark {
+    static final int FRAMES = 128;
+    /** The size of one simulated network read. */
+    static final int READ = 64 * 1024;
+
+    @State(Scope.Thread)
+    public static class Frames {
+        @Param({"64", "1024", "65536"})
+        int frameSize;
+        byte[] wire;
+
+        @Setup
+        public void setup() {
+            ByteBuffer b = ByteBuffer.allocate(FRAMES * (4 + frameSize));
+            byte[] payload = new byte[frameSize];
+            ThreadLocalRandom.current().nextBytes(payload);
+            for (int i = 0; i < FRAMES; i++) {
+                b.putInt(frameSize).put(payload);
+            }
+            wire = b.array();
+        }
+    }
+
+    @State(Scope.Thread)
+    public static class Link {
+        final BufferPool pool = new BufferPool(64L << 20);
+        final LinkBuffer buf = new LinkBuffer(pool);
+
+        @Setup(Level.Invocation)
+        public void fill(Frames f) {
+            for (int off = 0; off < f.wire.length; off += READ) {
+                buf.writeBinary(f.wire, off, Math.min(READ, f.wire.length - off));
+                buf.flush();
+            }
+            buf.seal(); // as after a kernel read: release() frees the last node once consumed
+        }
+
+        @TearDown
+        public void close() {
+            buf.close();
+            BufferLeaks.check("LinkBuffer", pool);
+        }
+    }
+
+    @State(Scope.Thread)
+    public static class NettyContiguous {
+        ByteBuf buf;
+
+        @Setup(Level.Invocation)
+        public void fill(Frames f) {
+            if (buf == null) {
+                buf = PooledByteBufAllocator.DEFAULT.directBuffer(f.wire.length);
+            }
+            buf.clear();
+            for (int off = 0; off < f.wire.length; off += READ) {
+                buf.writeBytes(f.wire, off, Math.min(READ, f.wire.length - off));
+            }
+        }
+
+        @TearDown
+        public void close() {
+            buf.release();
+        }
+    }
+
+    @State(Scope.Thread)
+    public static class NettyComposite {
+        CompositeByteBuf buf;
+
+        @Setup(Level.Invocation)
+        public void fill(Frames f) {
+            if (buf != null) {
+                buf.release();
+            }
+            buf = PooledByteBufAllocator.DEFAULT.compositeDirectBuffer(Integer.MAX_VALUE);
+            for (int off = 0; off < f.wire.length; off += READ) {
+                int k = Math.min(READ, f.wire.length - off);
+                buf.addComponent(true, PooledByteBufAllocator.DEFAULT.directBuffer(k).writeBytes(f.wire, off, k));
+            }
+        }
+
+        @TearDown
+        public void close() {
+            buf.release();
+        }
+    }
+
+    @State(Scope.Thread)
+    public static class Okio {
+        final okio.Buffer buf = new okio.Buffer();
+
+        @Setup(Level.Invocation)
+        public void fill(Frames f) {
+            for (int off = 0; off < f.wire.length; off += READ) {
+                buf.write(f.wire, off, Math.min(READ, f.wire.length - off));
+            }
+        }
+
+        @TearDown
+        public void close() {
+            buf.clear();
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public void linkBufferNext(Link s, Blackhole bh) throws IOException {
+        LinkBuffer b = s.buf;
+        while (b.len() >= 4) {
+            int n = b.peek(4).getInt(0);
+            if (b.len() < 4 + n) {
+                break;
+            }
+            b.skip(4);
+            bh.consume(b.next(n));
+            b.release();
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public void linkBufferSlice(Link s, Blackhole bh) throws IOException {
+        LinkBuffer b = s.buf;
+        while (b.len() >= 4) {
+            int n = b.peek(4).getInt(0);
+            if (b.len() < 4 + n) {
+                break;
+            }
+            b.skip(4);
+            LinkBuffer frame = b.slice(n);
+            bh.consume(frame);
+            frame.close();
+            b.release();
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public void nettyPooledDirect(NettyContiguous s, Blackhole bh) {
+        parseNetty(s.buf, bh);
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public void nettyComposite(NettyComposite s, Blackhole bh) {
+        parseNetty(s.buf, bh);
+    }
+
+    private static void parseNetty(ByteBuf b, Blackhole bh) {
+        while (b.readableBytes() >= 4) {
+            int n = b.getInt(b.readerIndex());
+            if (b.readableBytes() < 4 + n) {
+                break;
+            }
+            b.skipBytes(4);
+            ByteBuf frame = b.readRetainedSlice(n);
+            bh.consume(frame);
+            frame.release();
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public void okioBuffer(Okio s, Blackhole bh) throws IOException {
+        okio.Buffer b = s.buf;
+        while (b.size() >= 4) {
+            int n = b.getByte(0) << 24 | (b.getByte(1) & 0xff) << 16 | (b.getByte(2) & 0xff) << 8 | (b.getByte(3) & 0xff);
+            if (b.size() < 4 + n) {
+                break;
+            }
+            b.readInt();
+            bh.consume(b.readByteString(n));
+        }
+    }
+}
