@@ -31,7 +31,7 @@ public final class FramedEcho {
         Reader in = c.reader();
         boolean wrote = false;
         while (in.len() >= 4) {
-            int n = in.peek(4).getInt(0);
+            int n = in.peekInt(0);
             if (n < 0 || n > maxFrame) {
                 LOG.log(System.Logger.Level.WARNING, "closing " + c.remoteAddress() + ": frame length " + n
                         + " outside 0.." + maxFrame);

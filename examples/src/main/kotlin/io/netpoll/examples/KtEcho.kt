@@ -28,7 +28,7 @@ object KtEcho {
             var wrote = false
             need = 4
             while (input.len() >= 4) {
-                val n = input.peek(4).getInt(0)
+                val n = input.peekInt(0)
                 if (n < 0 || n > maxFrame) {
                     log.log(System.Logger.Level.WARNING, "closing ${conn.remoteAddress}: frame length $n outside 0..$maxFrame")
                     return

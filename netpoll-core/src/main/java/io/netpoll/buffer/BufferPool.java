@@ -8,12 +8,15 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The off-heap memory behind every {@link LinkBuffer}: chunks of seven size classes (1, 2, 4, 8,
- * 16, 32 and 64 KiB) kept for reuse, plus unpooled chunks for single requests above 64 KiB.
+ * The off-heap memory behind every {@link LinkBuffer}: chunks of eleven size classes (powers of two
+ * from 1 KiB to 1 MiB) kept for reuse, plus unpooled chunks for single requests above 1 MiB. Large
+ * classes keep big reads and big frames in one contiguous chunk (a view of a whole 64 KiB frame
+ * needs no copy).
  *
  * <p><b>Where chunks live.</b> A shared stack per size class (a short lock per push or pop of a
- * batch), and on each poller thread a small private cache (no lock at all) that refills from and
- * spills to the shared stacks in batches. Chunks freed on one thread may be reused on another.
+ * batch), and on each poller thread a small private cache for the classes up to 64 KiB (no lock at
+ * all) that refills from and spills to the shared stacks in batches. Chunks freed on one thread may
+ * be reused on another.
  *
  * <p><b>Bounds.</b> The shared stacks hold at most {@link #maxPooledBytes()} (system property
  * {@code netpoll.buffer.maxPooledBytes}, default 64 MiB, for the default pool); past that, freed
@@ -35,17 +38,20 @@ public final class BufferPool {
     static final int EXTERNAL = -2;
     /** Smallest and largest pooled chunk. */
     public static final int MIN_CHUNK = 1024;
-    public static final int MAX_CHUNK = 64 * 1024;
-    static final int CLASSES = 7;
-    /** Per poller-thread cache capacity, in chunks, per class: about 900 KiB at most. */
+    public static final int MAX_CHUNK = 1024 * 1024;
+    static final int CLASSES = 11;
+    /** Classes below this are cached per poller thread; larger ones always use the shared stacks. */
+    private static final int CACHED_CLASSES = 7;
+    /** Per poller-thread cache capacity, in chunks, per cached class (1 to 64 KiB): about 900 KiB at most. */
     private static final int[] CACHE_SLOTS = {64, 32, 32, 16, 8, 4, 4};
+    private static final int POISON_BLOCK = 64 * 1024;
     static final boolean POISON = Boolean.getBoolean("netpoll.buffer.poison");
     static final byte POISON_BYTE = (byte) 0xDE;
     private static final ByteBuffer POISON_SOURCE;
 
     static {
-        POISON_SOURCE = ByteBuffer.allocateDirect(MAX_CHUNK);
-        for (int i = 0; i < MAX_CHUNK; i++) {
+        POISON_SOURCE = ByteBuffer.allocateDirect(POISON_BLOCK);
+        for (int i = 0; i < POISON_BLOCK; i++) {
             POISON_SOURCE.put(i, POISON_BYTE);
         }
     }
@@ -92,7 +98,7 @@ public final class BufferPool {
         return 32 - Integer.numberOfLeadingZeros(size - 1) - 10;
     }
 
-    /** A chunk of at least {@code size} bytes: pooled up to 64 KiB, exactly sized above. */
+    /** A chunk of at least {@code size} bytes: pooled up to 1 MiB, exactly sized above. */
     Chunk allocate(int size) {
         if (size > MAX_CHUNK) {
             Chunk c = new Chunk(ByteBuffer.allocateDirect(size), UNPOOLED, this);
@@ -100,7 +106,7 @@ public final class BufferPool {
             return c;
         }
         int cls = classOf(size);
-        Cache cache = localCache();
+        Cache cache = cls < CACHED_CLASSES ? localCache() : null;
         if (cache != null) {
             return cache.allocate(cls);
         }
@@ -130,7 +136,7 @@ public final class BufferPool {
             sharedFreed.add(c.capacity());
             return;
         }
-        Cache cache = localCache();
+        Cache cache = c.sizeClass < CACHED_CLASSES ? localCache() : null;
         if (cache != null) {
             cache.free(c);
             return;
@@ -151,8 +157,8 @@ public final class BufferPool {
 
     private static void poison(Chunk c) {
         ByteBuffer b = c.buf;
-        for (int off = 0; off < b.capacity(); off += MAX_CHUNK) {
-            b.put(off, POISON_SOURCE, 0, Math.min(MAX_CHUNK, b.capacity() - off));
+        for (int off = 0; off < b.capacity(); off += POISON_BLOCK) {
+            b.put(off, POISON_SOURCE, 0, Math.min(POISON_BLOCK, b.capacity() - off));
         }
     }
 
@@ -280,14 +286,14 @@ public final class BufferPool {
         private static final int CACHED = 2;
 
         final BufferPool pool;
-        private final Chunk[][] slots = new Chunk[CLASSES][];
-        private final int[] counts = new int[CLASSES];
+        private final Chunk[][] slots = new Chunk[CACHED_CLASSES][];
+        private final int[] counts = new int[CACHED_CLASSES];
         /** ALLOCATED, FREED, CACHED bytes; written by the owner only. */
         private final long[] bytes = new long[3];
 
         Cache(BufferPool pool) {
             this.pool = pool;
-            for (int i = 0; i < CLASSES; i++) {
+            for (int i = 0; i < CACHED_CLASSES; i++) {
                 slots[i] = new Chunk[CACHE_SLOTS[i]];
             }
         }
@@ -349,7 +355,7 @@ public final class BufferPool {
         }
 
         void flush() {
-            for (int cls = 0; cls < CLASSES; cls++) {
+            for (int cls = 0; cls < CACHED_CLASSES; cls++) {
                 spill(cls, counts[cls]);
             }
         }

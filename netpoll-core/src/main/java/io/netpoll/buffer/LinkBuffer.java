@@ -276,6 +276,27 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     }
 
     @Override
+    public int peekInt(int offset) {
+        open();
+        int l = available();
+        if (offset < 0 || offset > l - 4) {
+            throw new IndexOutOfBoundsException("int at offset " + offset + " of " + l + " readable bytes");
+        }
+        Node c = current();
+        int skipped = 0;
+        while (offset - skipped >= c.readable()) {
+            skipped += c.readable();
+            c = c.next();
+        }
+        int at = c.read + offset - skipped;
+        if (c.end - at >= 4) {
+            return c.chunk.buf.getInt(at);
+        }
+        return (peekByte(offset) & 0xff) << 24 | (peekByte(offset + 1) & 0xff) << 16
+                | (peekByte(offset + 2) & 0xff) << 8 | peekByte(offset + 3) & 0xff;
+    }
+
+    @Override
     public String readString(int n, Charset charset) throws EofException {
         need(n);
         if (n == 0) {

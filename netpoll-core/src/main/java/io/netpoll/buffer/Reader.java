@@ -52,6 +52,13 @@ public interface Reader {
     /** The byte at {@code offset} among the readable bytes, without consuming; never waits. */
     byte peekByte(int offset);
 
+    /**
+     * The big-endian int at {@code offset} among the readable bytes, without consuming and without
+     * allocating (a frame header, say); never waits. {@link IndexOutOfBoundsException} unless
+     * {@code offset + 4 <= len()}.
+     */
+    int peekInt(int offset);
+
     /** Consumes {@code n} bytes and decodes them with {@code charset}. */
     String readString(int n, Charset charset) throws IOException;
 

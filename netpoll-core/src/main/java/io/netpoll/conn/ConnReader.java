@@ -166,6 +166,18 @@ final class ConnReader implements Reader {
     }
 
     @Override
+    public int peekInt(int offset) {
+        if (!c.enter()) {
+            throw new IndexOutOfBoundsException("connection closed");
+        }
+        try {
+            return in.peekInt(offset);
+        } finally {
+            c.leave();
+        }
+    }
+
+    @Override
     public String readString(int n, Charset charset) throws IOException {
         c.enterOrThrow();
         try {

@@ -137,13 +137,13 @@ enum class Layout {
         }
     },
 
-    /** Small, medium and > 64 KiB pieces: writeBinary, malloc (unpooled above 64 KiB), writeDirect. */
+    /** Small, medium, > 64 KiB and > 1 MiB pieces: writeBinary, malloc (unpooled above 1 MiB), writeDirect. */
     MIXED_SIZES {
         override fun size(r: Random) = when (r.nextInt(10)) {
             in 0..2 -> r.nextInt(0, 17)
             in 3..6 -> r.nextInt(17, 5000)
             in 7..8 -> r.nextInt(5000, 66_000)
-            else -> r.nextInt(BufferPool.MAX_CHUNK + 1, 70_000)
+            else -> if (r.nextInt(8) == 0) r.nextInt(BufferPool.MAX_CHUNK + 1, BufferPool.MAX_CHUNK + 4096) else r.nextInt(66_000, 140_000)
         }
 
         override fun build(pool: BufferPool, bytes: ByteArray, r: Random): LinkBuffer {

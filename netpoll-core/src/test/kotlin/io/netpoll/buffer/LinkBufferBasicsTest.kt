@@ -89,6 +89,25 @@ class LinkBufferBasicsTest : FunSpec({
         pool.bytesInUse() shouldBe 0L
     }
 
+    test("peekInt reads a big-endian int at an offset, also across nodes, without consuming") {
+        val pool = BufferPool(1 shl 20)
+        val b = LinkBuffer(pool)
+        b.writeBinary(ByteArray(4094) + byteArrayOf(0x0A, 0x0B))
+        b.flush()
+        val tail = LinkBuffer(pool)
+        tail.writeBinary(byteArrayOf(0x0C, 0x0D, -1, -1, -1, -2))
+        tail.flush()
+        b.append(tail) // a second node: the int at 4094 spans the two
+        b.flush()
+        b.peekInt(4094) shouldBe 0x0A0B0C0D
+        b.peekInt(4098) shouldBe -2
+        b.len() shouldBe 4102
+        shouldThrow<IndexOutOfBoundsException> { b.peekInt(4099) }
+        b.close()
+        tail.close()
+        pool.bytesInUse() shouldBe 0L
+    }
+
     test("mallocAck keeps the first bytes and drops the rest") {
         val b = LinkBuffer(BufferPool(1 shl 20))
         val v = b.malloc(8)

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  * arrived in 64 KiB network reads; each invocation splits all of them (time is per frame). Filling
  * is done before each invocation and not measured. Each contender in its idiom:
  * <ul>
- *   <li>LinkBuffer: peek(4) for the length, then next(n) (a contiguous view: zero-copy inside a
+ *   <li>LinkBuffer: peekInt(0) for the length (no allocation), then next(n) (a contiguous view: zero-copy inside a
  *       node, assembled into scratch memory when the frame spans nodes) or slice(n) (always
  *       zero-copy, a chain sharing the nodes), release() after each frame.</li>
  *   <li>Netty: getInt at the reader index, then readRetainedSlice(n), released after use; over one
@@ -154,7 +154,7 @@ public class FrameParseBenchmark {
     public void linkBufferNext(Link s, Blackhole bh) throws IOException {
         LinkBuffer b = s.buf;
         while (b.len() >= 4) {
-            int n = b.peek(4).getInt(0);
+            int n = b.peekInt(0);
             if (b.len() < 4 + n) {
                 break;
             }
@@ -169,7 +169,7 @@ public class FrameParseBenchmark {
     public void linkBufferSlice(Link s, Blackhole bh) throws IOException {
         LinkBuffer b = s.buf;
         while (b.len() >= 4) {
-            int n = b.peek(4).getInt(0);
+            int n = b.peekInt(0);
             if (b.len() < 4 + n) {
                 break;
             }
