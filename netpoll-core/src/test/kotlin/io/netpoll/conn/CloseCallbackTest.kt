@@ -1,0 +1,170 @@
+package io.netpoll.conn
+
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.shouldBe
+import io.netpoll.Connection
+import io.netpoll.buffer.BufferPool
+import io.netpoll.conn.ConnTestKit.Exec
+import io.netpoll.conn.ConnTestKit.awaitTrue
+import io.netpoll.conn.ConnTestKit.peer
+import io.netpoll.conn.ConnTestKit.server
+import java.io.DataOutputStream
+import java.net.Socket
+import java.util.Collections
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.atomic.AtomicInteger
+
+/** Close callbacks run exactly once, newest first, however the connection closes; buffers all return. */
+class CloseCallbackTest : FunSpec({
+    class Rec(val conn: Connection) {
+        val runs = Collections.synchronizedList(mutableListOf<String>())
+        val disconnects = AtomicInteger()
+    }
+
+    for (exec in Exec.values()) {
+        test("every close callback runs exactly once, newest first, whoever closes ($exec)") {
+            val recs = CopyOnWriteArrayList<Rec>()
+            val byConn = ConcurrentHashMap<Connection, Rec>()
+            val srv = server(exec) {
+                onPrepare { c ->
+                    val r = Rec(c)
+                    recs.add(r)
+                    byConn[c] = r
+                    c.addCloseCallback { r.runs.add("A") }
+                    c.addCloseCallback { r.runs.add("B") }
+                }
+                onConnect { c -> byConn.getValue(c).let { r -> c.addCloseCallback { r.runs.add("C") } } }
+                onDisconnect { c -> byConn.getValue(c).disconnects.incrementAndGet() }
+                onRequest { c ->
+                    val r = c.reader()
+                    val b = r.readByte()
+                    r.release()
+                    when (b.toInt().toChar()) {
+                        'c' -> c.close() // the server closes
+                        'e' -> throw IllegalStateException("handler failure closes it")
+                        else -> {
+                            c.writer().writeByte(b)
+                            c.writer().flush()
+                        }
+                    }
+                }
+            }
+            val n = 60
+            val peers = (0 until n).map { peer(srv.port) }
+            for (p in peers) {
+                p.getOutputStream().write('p'.code)
+                p.getInputStream().read() shouldBe 'p'.code
+            }
+            awaitTrue("all accepted") { recs.size == n }
+            val connOf = HashMap<Socket, Connection>()
+            for (r in recs) connOf[peers.first { it.localPort == (r.conn.remoteAddress() as java.net.InetSocketAddress).port }] = r.conn
+            val racers = ArrayList<Thread>()
+            peers.forEachIndexed { i, p ->
+                when (i % 6) {
+                    0 -> p.close() // peer FIN
+                    1 -> p.getOutputStream().write('c'.code) // server closes in its handler
+                    2 -> { p.setSoLinger(true, 0); p.close() } // peer RST
+                    3 -> p.getOutputStream().write('e'.code) // handler throws
+                    4 -> { // both sides at once
+                        val c = connOf.getValue(p)
+                        racers.add(Thread { c.close() }.apply { start() })
+                        p.close()
+                    }
+                    5 -> {} // left open: shutdown closes these
+                }
+            }
+            racers.forEach { it.join(5000) }
+            awaitTrue("all but the shutdown group closed") { recs.count { it.runs.size == 3 } == n - n / 6 }
+            val report = srv.stop()
+            report.closedIdle shouldBe n / 6
+            awaitTrue("every connection's callbacks ran") { recs.all { it.runs.size == 3 } }
+            // registered after close: runs at once, exactly once
+            val late = AtomicInteger()
+            for (r in recs) r.conn.addCloseCallback { late.incrementAndGet() }
+            awaitTrue("late callbacks ran") { late.get() == n }
+            Thread.sleep(100) // anything running twice would show up now
+            for (r in recs) {
+                r.runs.toList() shouldBe listOf("C", "B", "A")
+                r.disconnects.get() shouldBe 1
+                r.conn.isActive shouldBe false
+            }
+            late.get() shouldBe n
+            peers.forEach { it.close() }
+        }
+    }
+
+    test("a callback added while the connection is closing concurrently runs exactly once") {
+        val conns = CopyOnWriteArrayList<Connection>()
+        server(Exec.POOL) {
+            onPrepare { c -> conns.add(c) }
+            onRequest(ConnTestKit::rawEcho)
+        }.use { srv ->
+            val peers = (0 until 40).map { peer(srv.port) }
+            awaitTrue("accepted") { conns.size == 40 }
+            val counts = conns.map { AtomicInteger() }
+            val threads = conns.mapIndexed { i, c ->
+                Thread {
+                    repeat(20) { c.addCloseCallback { counts[i].incrementAndGet() } }
+                }.apply { start() } to Thread { c.close() }.apply { start() }
+            }
+            threads.forEach { (a, b) -> a.join(5000); b.join(5000) }
+            awaitTrue("all callbacks ran") { counts.all { it.get() == 20 } }
+            Thread.sleep(100)
+            counts.map { it.get() } shouldBe List(40) { 20 }
+            peers.forEach { it.close() }
+        }
+    }
+
+    for (exec in Exec.values()) {
+        test("buffer-pool accounting returns to zero after every connection closed ($exec)") {
+            val pool = BufferPool(8L shl 20)
+            val closed = AtomicInteger()
+            val srv = server(exec, pool = pool) {
+                onPrepare { c -> c.addCloseCallback { closed.incrementAndGet() } }
+                onRequest { c ->
+                    val r = c.reader()
+                    if (r.len() >= 1 && r.peekByte(0) == 'B'.code.toByte()) {
+                        // a big answer the peer never reads: output still queued at close
+                        r.skip(1)
+                        r.release()
+                        c.writer().writeBinary(ByteArray(8 shl 20))
+                        c.writer().flush()
+                        return@onRequest
+                    }
+                    ConnTestKit.framedEcho(c)
+                    // a view that may span chunks, never released: close must free it
+                    if (r.len() >= 4) r.peek(minOf(r.len(), 100_000))
+                }
+            }
+            val sizes = listOf(0, 1, 100, 1023, 1024, 4096, 65_535, 65_536, 65_537, 200_000)
+            val peers = (0 until 12).map { peer(srv.port) }
+            for ((i, p) in peers.withIndex()) {
+                val out = DataOutputStream(p.getOutputStream())
+                for (size in sizes) {
+                    out.writeInt(size)
+                    out.write(ByteArray(size) { (it + i).toByte() })
+                }
+                out.flush()
+                val inp = java.io.DataInputStream(p.getInputStream())
+                for (size in sizes) {
+                    inp.readInt() shouldBe size
+                    inp.skipNBytes(size.toLong())
+                }
+                when (i % 4) {
+                    0 -> { out.writeInt(300_000); out.write(ByteArray(1000)); out.flush() } // half a frame left unread
+                    1 -> { out.write('B'.code); out.flush() } // output queued, peer not reading
+                    else -> {}
+                }
+            }
+            awaitTrue("the server holds the half frames and queued output") { pool.bytesInUse() > 1_000_000 }
+            for ((i, p) in peers.withIndex()) {
+                if (i % 2 == 0) p.close() else { p.setSoLinger(true, 0); p.close() }
+            }
+            awaitTrue("close callbacks ran") { closed.get() == peers.size }
+            awaitTrue("bytesInUse back to zero (now ${pool.bytesInUse()})") { pool.bytesInUse() == 0L }
+            srv.stop()
+            pool.bytesInUse() shouldBe 0L
+        }
+    }
+})

@@ -1,0 +1,123 @@
+package io.netpoll.conn
+
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.booleans.shouldBeTrue
+import io.kotest.matchers.shouldBe
+import io.netpoll.ShutdownReport
+import io.netpoll.conn.ConnTestKit.Exec
+import io.netpoll.conn.ConnTestKit.awaitTrue
+import io.netpoll.conn.ConnTestKit.peer
+import io.netpoll.conn.ConnTestKit.server
+import java.io.DataInputStream
+import java.io.DataOutputStream
+import java.time.Duration
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicReference
+
+/** Graceful shutdown: in-flight requests are answered, the report counts idle / drained / forced. */
+class GracefulShutdownTest : FunSpec({
+    /** Handles one 4-byte request at a time, slowly, answering with the request plus one. */
+    fun slowHandler(started: AtomicInteger, millis: Long) = io.netpoll.OnRequest { c ->
+        val r = c.reader()
+        while (r.len() >= 4) {
+            val v = r.readInt()
+            r.release()
+            started.incrementAndGet()
+            Thread.sleep(millis)
+            c.writer().writeInt(v + 1)
+            c.writer().flush()
+        }
+    }
+
+    fun shutdownAsync(srv: ConnTestKit.Server, grace: Duration): Pair<Thread, AtomicReference<ShutdownReport>> {
+        val report = AtomicReference<ShutdownReport>()
+        val t = Thread { report.set(srv.loop.shutdown(grace)) }.apply { start() }
+        return t to report
+    }
+
+    test("requests in flight at shutdown all get their answers; the report counts idle and drained") {
+        val inFlight = 12
+        val idle = 8
+        val perClient = 3
+        val started = AtomicInteger()
+        val srv = server(Exec.POOL, poolThreads = inFlight + 4) {
+            onRequest(slowHandler(started, 50))
+        }
+        val busyPeers = (0 until inFlight).map { peer(srv.port) }
+        val idlePeers = (0 until idle).map { peer(srv.port) }
+        awaitTrue("all connections registered") { srv.loop.connections() == inFlight + idle }
+        for ((i, p) in busyPeers.withIndex()) {
+            val out = DataOutputStream(p.getOutputStream())
+            repeat(perClient) { k -> out.writeInt(i * 100 + k) } // pipelined: all sent before shutdown
+            out.flush()
+        }
+        awaitTrue("every handler has started its first request") { started.get() >= inFlight }
+        Thread.sleep(50) // idle connections' first (empty) pass is long over
+        val (stopper, report) = shutdownAsync(srv, Duration.ofSeconds(5))
+        for ((i, p) in busyPeers.withIndex()) {
+            val inp = DataInputStream(p.getInputStream())
+            repeat(perClient) { k -> inp.readInt() shouldBe i * 100 + k + 1 }
+            inp.read() shouldBe -1 // then the server closed it
+        }
+        for (p in idlePeers) p.getInputStream().read() shouldBe -1
+        stopper.join(10_000)
+        val r = report.get()
+        println("graceful shutdown report: $r")
+        r.closedIdle shouldBe idle
+        r.drained shouldBe inFlight
+        r.forced shouldBe 0
+        started.get() shouldBe inFlight * perClient
+        srv.stop() shouldBe r
+        (busyPeers + idlePeers).forEach { it.close() }
+    }
+
+    test("with a short grace a handler that blocks longer is forced; idle ones still count as idle") {
+        val release = CountDownLatch(1)
+        val entered = AtomicInteger()
+        val srv = server(Exec.POOL) {
+            onRequest { c ->
+                c.reader().skip(1)
+                c.reader().release()
+                entered.incrementAndGet()
+                release.await(10, TimeUnit.SECONDS) // far longer than the grace
+            }
+        }
+        try {
+            val busy = (0 until 3).map { peer(srv.port) }
+            val quiet = (0 until 2).map { peer(srv.port) }
+            awaitTrue("registered") { srv.loop.connections() == 5 }
+            busy.forEach { it.getOutputStream().write(1) }
+            awaitTrue("handlers blocked") { entered.get() == 3 }
+            Thread.sleep(50)
+            val t0 = System.nanoTime()
+            val (stopper, report) = shutdownAsync(srv, Duration.ofMillis(200))
+            stopper.join(10_000)
+            val r = report.get()
+            println("forced shutdown report: $r")
+            (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5)).shouldBeTrue() // did not wait for the handlers
+            r.forced shouldBe 3
+            r.closedIdle shouldBe 2
+            r.drained shouldBe 0
+            // forced means closed: the peers see it now, not when the stuck handlers return
+            (busy + quiet).forEach { it.soTimeout = 3000; it.getInputStream().read() shouldBe -1; it.close() }
+        } finally {
+            release.countDown()
+            srv.stop()
+        }
+    }
+
+    test("shutdown is idempotent and a second call returns the first report") {
+        val srv = server(Exec.INLINE) { onRequest(ConnTestKit::rawEcho) }
+        val p = peer(srv.port)
+        awaitTrue("registered") { srv.loop.connections() == 1 }
+        val first = srv.loop.shutdown(Duration.ofSeconds(1))
+        val second = srv.loop.shutdown(Duration.ofSeconds(1))
+        second shouldBe first
+        first.closedIdle shouldBe 1
+        srv.stop()
+        p.getInputStream().read() shouldBe -1
+        p.close()
+    }
+})

@@ -1,0 +1,169 @@
+package io.netpoll.conn
+
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.booleans.shouldBeTrue
+import io.kotest.matchers.ints.shouldBeGreaterThan
+import io.kotest.matchers.shouldBe
+import io.kotest.matchers.types.shouldBeInstanceOf
+import io.netpoll.conn.ConnTestKit.Exec
+import io.netpoll.conn.ConnTestKit.awaitTrue
+import io.netpoll.conn.ConnTestKit.peer
+import io.netpoll.conn.ConnTestKit.server
+import io.netpoll.conn.ConnTestKit.withDialer
+import io.netpoll.error.ConcurrentAccessException
+import io.netpoll.poll.Poller
+import java.io.DataInputStream
+import java.io.DataOutputStream
+import java.io.EOFException
+import java.net.InetAddress
+import java.net.ServerSocket
+import java.time.Duration
+import java.util.concurrent.ConcurrentLinkedQueue
+import java.util.concurrent.CyclicBarrier
+import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicLong
+import java.util.concurrent.atomic.AtomicReference
+
+/** The stream views, concurrent flushes, and a blocking read on a poller thread. */
+class StreamsAndMisuseTest : FunSpec({
+    test("InputStream and OutputStream views work with DataInputStream and DataOutputStream on both ends") {
+        val serverErrors = ConcurrentLinkedQueue<Throwable>()
+        server(Exec.POOL) {
+            onConnect { c ->
+                val inp = DataInputStream(c.inputStream())
+                val out = DataOutputStream(c.outputStream())
+                try {
+                    while (true) {
+                        val text = inp.readUTF()
+                        val n = inp.readInt()
+                        val blob = ByteArray(n)
+                        inp.readFully(blob)
+                        out.writeUTF(text.uppercase())
+                        out.writeLong(blob.sumOf { it.toLong() and 0xff })
+                        out.writeInt(n)
+                        out.write(blob)
+                        out.flush()
+                    }
+                } catch (e: EOFException) {
+                    out.close() // flushes and closes the connection
+                } catch (e: Throwable) {
+                    serverErrors.add(e)
+                }
+            }
+            onRequest { }
+        }.use { srv ->
+            withDialer { d ->
+                val c = d.connect("tcp", "127.0.0.1:${srv.port}", Duration.ofSeconds(5))
+                c.setReadTimeout(Duration.ofSeconds(5))
+                val out = DataOutputStream(c.outputStream())
+                val inp = DataInputStream(c.inputStream())
+                for (i in 0 until 60) {
+                    val size = if (i % 10 == 9) 200_000 + i else i * 37
+                    val blob = ByteArray(size) { (it * 13 + i).toByte() }
+                    out.writeUTF("msg $i ü")
+                    out.writeInt(size)
+                    out.write(blob)
+                    out.flush()
+                    inp.readUTF() shouldBe "MSG $i Ü"
+                    inp.readLong() shouldBe blob.sumOf { it.toLong() and 0xff }
+                    inp.readInt() shouldBe size
+                    val back = ByteArray(size)
+                    inp.readFully(back)
+                    back.contentEquals(blob).shouldBeTrue()
+                }
+                c.shutdownOutput() // the server's readUTF sees EOF and closes
+                inp.read() shouldBe -1
+                awaitTrue("server side closed") { srv.loop.connections() == 0 }
+                c.close()
+            }
+            serverErrors.toList() shouldBe emptyList()
+        }
+    }
+
+    test("two threads flushing at once: one of them gets ConcurrentAccessException, no byte is lost") {
+        ServerSocket(0, 10, InetAddress.getLoopbackAddress()).use { ss ->
+            ss.receiveBufferSize = 4096 // the flushes hit a full socket and wait for the poller
+            ss.soTimeout = 5000
+            withDialer { d ->
+                val c = d.connect("tcp", "127.0.0.1:${ss.localPort}", Duration.ofSeconds(5))
+                val peer = ss.accept()
+                val received = AtomicLong()
+                val bad = AtomicLong()
+                val reader = Thread {
+                    val inp = peer.getInputStream()
+                    val b = ByteArray(1 shl 16)
+                    while (true) {
+                        val n = try { inp.read(b) } catch (e: Exception) { -1 }
+                        if (n < 0) break
+                        val base = received.get()
+                        for (k in 0 until n) if (b[k] != ((base + k) % 251).toByte()) bad.incrementAndGet()
+                        received.addAndGet(n.toLong())
+                    }
+                }.apply { start() }
+                val chunk = 1 shl 20
+                var written = 0L
+                val cae = AtomicInteger()
+                val other = AtomicReference<Throwable?>()
+                val barrier = CyclicBarrier(2)
+                var attempts = 0
+                while (cae.get() == 0 && attempts < 100) {
+                    attempts++
+                    c.writer().writeBinary(ByteArray(chunk) { ((written + it) % 251).toByte() })
+                    written += chunk
+                    fun flushOnce() {
+                        try {
+                            barrier.await(5, TimeUnit.SECONDS)
+                            c.writer().flush()
+                        } catch (e: ConcurrentAccessException) {
+                            cae.incrementAndGet()
+                        } catch (e: Throwable) {
+                            other.compareAndSet(null, e)
+                        }
+                    }
+                    val second = Thread { flushOnce() }.apply { start() }
+                    flushOnce()
+                    second.join(10_000)
+                }
+                println("concurrent flush: ConcurrentAccessException after $attempts attempt(s)")
+                other.get() shouldBe null
+                cae.get() shouldBeGreaterThan 0
+                c.writer().flush() // whatever a losing flush left behind goes out now
+                awaitTrue("every byte arrived") { received.get() == written }
+                bad.get() shouldBe 0L
+                c.close()
+                reader.join(5000)
+                peer.close()
+            }
+        }
+    }
+
+    test("an inline handler's read that would wait throws IllegalStateException on the poller thread") {
+        val refusals = ConcurrentLinkedQueue<Throwable>()
+        val onPoller = AtomicInteger()
+        server(Exec.INLINE) {
+            onRequest { c ->
+                if (Poller.current() != null) onPoller.incrementAndGet()
+                try {
+                    val frame = c.reader().next(10)
+                    val copy = ByteArray(10).also { frame.get(it) }
+                    c.reader().release()
+                    c.writer().writeBinary(copy)
+                    c.writer().flush()
+                } catch (e: IllegalStateException) {
+                    refusals.add(e) // return; called again when more input arrives
+                }
+            }
+        }.use { srv ->
+            peer(srv.port).use { p ->
+                p.getOutputStream().write(ByteArray(3) { it.toByte() })
+                awaitTrue("the read was refused") { refusals.isNotEmpty() }
+                refusals.first().shouldBeInstanceOf<IllegalStateException>()
+                p.getOutputStream().write(ByteArray(7) { (it + 3).toByte() })
+                ConnTestKit.readFully(p.getInputStream(), 10).toList() shouldBe List(10) { it.toByte() }
+                onPoller.get() shouldBeGreaterThan 0
+                srv.loop.connections() shouldBe 1
+            }
+        }
+    }
+})

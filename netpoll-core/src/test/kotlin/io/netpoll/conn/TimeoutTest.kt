@@ -1,0 +1,264 @@
+package io.netpoll.conn
+
+import io.kotest.assertions.throwables.shouldThrow
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.booleans.shouldBeTrue
+import io.kotest.matchers.ints.shouldBeGreaterThanOrEqual
+import io.kotest.matchers.longs.shouldBeGreaterThanOrEqual
+import io.kotest.matchers.shouldBe
+import io.kotest.matchers.types.shouldBeInstanceOf
+import io.netpoll.Connection
+import io.netpoll.conn.ConnTestKit.awaitTrue
+import io.netpoll.conn.ConnTestKit.peer
+import io.netpoll.conn.ConnTestKit.readFully
+import io.netpoll.conn.ConnTestKit.server
+import io.netpoll.conn.ConnTestKit.withDialer
+import io.netpoll.error.IdleTimeoutException
+import io.netpoll.error.ReadTimeoutException
+import io.netpoll.error.WriteTimeoutException
+import java.net.InetSocketAddress
+import java.net.ServerSocket
+import java.net.Socket
+import java.nio.ByteBuffer
+import java.time.Duration
+import java.time.Instant
+import java.util.concurrent.ArrayBlockingQueue
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicLong
+import java.util.concurrent.atomic.AtomicReference
+
+/** Read timeout, read deadline, write timeout and deadline, idle timeout: each on real sockets. */
+class TimeoutTest : FunSpec({
+    test("a blocking read in a pool handler times out with ReadTimeoutException and the connection stays usable") {
+        val timeouts = AtomicInteger()
+        val frames = ArrayBlockingQueue<ByteArray>(4)
+        server(ConnTestKit.Exec.POOL) {
+            readTimeout(Duration.ofMillis(200))
+            onRequest { c ->
+                try {
+                    val view = c.reader().next(100)
+                    val b = ByteArray(100).also { view.get(it) }
+                    c.reader().release()
+                    frames.add(b)
+                    c.writer().writeString("OK")
+                    c.writer().flush()
+                } catch (e: ReadTimeoutException) {
+                    timeouts.incrementAndGet() // nothing consumed; runs again when more bytes arrive
+                }
+            }
+        }.use { srv ->
+            peer(srv.port).use { p ->
+                p.getOutputStream().write(ByteArray(10) { it.toByte() })
+                awaitTrue("a ReadTimeoutException") { timeouts.get() >= 1 }
+                p.getOutputStream().write(ByteArray(90) { (10 + it).toByte() })
+                String(readFully(p.getInputStream(), 2)) shouldBe "OK"
+                frames.poll(5, TimeUnit.SECONDS)!!.toList() shouldBe List(100) { it.toByte() }
+            }
+        }
+    }
+
+    test("an absolute read deadline fails a blocked read when it passes, and a past one fails at once") {
+        ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress()).use { ss ->
+            withDialer { dialer ->
+                dialer.connect("tcp", "127.0.0.1:${ss.localPort}", Duration.ofSeconds(5)).use { c ->
+                    ss.soTimeout = 5000
+                    ss.accept().use { s ->
+                        s.getOutputStream().write(ByteArray(5) { 7 })
+                        val deadline = Instant.now().plusMillis(300)
+                        c.setReadDeadline(deadline)
+                        shouldThrow<ReadTimeoutException> { c.reader().next(10) }
+                        Instant.now().isBefore(deadline.minusMillis(20)) shouldBe false
+                        c.reader().len() shouldBe 5 // nothing consumed
+                        c.reader().readBinary(5).toList() shouldBe List(5) { 7.toByte() } // buffered bytes still read
+                        c.reader().release()
+
+                        c.setReadDeadline(Instant.now().minusSeconds(1))
+                        val t0 = System.nanoTime()
+                        shouldThrow<ReadTimeoutException> { c.reader().readByte() }
+                        (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2)).shouldBeTrue() // did not wait for anything
+
+                        c.setReadDeadline(null)
+                        s.getOutputStream().write(byteArrayOf(42))
+                        c.reader().readByte() shouldBe 42.toByte()
+                        c.isActive.shouldBeTrue()
+                    }
+                }
+            }
+        }
+    }
+
+    test("a past read deadline set before any read fails the first wait at once and clears again") {
+        val results = CopyOnWriteArrayList<String>()
+        server(ConnTestKit.Exec.POOL) {
+            onPrepare { c -> c.setReadDeadline(Instant.now().minusMillis(1)) }
+            onRequest { c ->
+                try {
+                    c.reader().next(2)
+                    results.add("read")
+                } catch (e: ReadTimeoutException) {
+                    results.add("timeout")
+                    c.setReadDeadline(null)
+                    c.reader().skip(2) // waits for the second byte now
+                    c.reader().release()
+                    results.add("read after clear")
+                }
+            }
+        }.use { srv ->
+            peer(srv.port).use { p ->
+                p.getOutputStream().write(1)
+                awaitTrue("timeout on the first read") { results.isNotEmpty() }
+                p.getOutputStream().write(2)
+                awaitTrue("read after clearing the deadline") { results.size == 2 }
+                results shouldBe listOf("timeout", "read after clear")
+            }
+        }
+    }
+
+    test("a write timeout on flush to a peer that never reads gives WriteTimeoutException and the queue is still sent") {
+        val total = 16 shl 20
+        val outcome = AtomicReference<Throwable?>()
+        val done = java.util.concurrent.CountDownLatch(1)
+        server(ConnTestKit.Exec.POOL) {
+            writeTimeout(Duration.ofMillis(300))
+            onConnect { c ->
+                val big = ByteBuffer.allocateDirect(total)
+                for (i in 0 until total) big.put(i, ConnTestKit.patternByte(i.toLong()))
+                c.writer().writeDirect(big)
+                try {
+                    c.writer().flush()
+                } catch (e: Throwable) {
+                    outcome.set(e)
+                }
+                done.countDown()
+            }
+            onRequest { }
+        }.use { srv ->
+            peer(srv.port) { receiveBufferSize = 4096 }.use { p ->
+                done.await(10, TimeUnit.SECONDS).shouldBeTrue()
+                outcome.get().shouldBeInstanceOf<WriteTimeoutException>()
+                // the peer starts reading: every queued byte still arrives, in order
+                val inp = p.getInputStream()
+                val buf = ByteArray(64 shl 10)
+                var got = 0L
+                var bad = 0
+                while (got < total) {
+                    val n = inp.read(buf)
+                    if (n < 0) break
+                    for (k in 0 until n) if (buf[k] != ConnTestKit.patternByte(got + k)) bad++
+                    got += n
+                }
+                got shouldBe total.toLong()
+                bad shouldBe 0
+            }
+        }
+    }
+
+    test("a write deadline on a dialed connection's flush gives WriteTimeoutException; the connection stays open") {
+        ServerSocket().use { ss ->
+            ss.receiveBufferSize = 4096 // accepted sockets inherit it; the peer never reads
+            ss.bind(InetSocketAddress("127.0.0.1", 0))
+            ss.soTimeout = 5000
+            withDialer { dialer ->
+                dialer.connect("tcp", "127.0.0.1:${ss.localPort}", Duration.ofSeconds(5)).use { c ->
+                    ss.accept().use { s ->
+                        val big = ByteBuffer.allocateDirect(16 shl 20)
+                        c.writer().writeDirect(big)
+                        val deadline = Instant.now().plusMillis(300)
+                        c.setWriteDeadline(deadline)
+                        shouldThrow<WriteTimeoutException> { c.writer().flush() }
+                        Instant.now().isBefore(deadline.minusMillis(20)) shouldBe false
+                        c.isActive.shouldBeTrue()
+                        // clearing the deadline lets a later flush wait until the peer took everything
+                        c.setWriteDeadline(null)
+                        val drained = AtomicLong()
+                        val reader = Thread {
+                            val inp = s.getInputStream()
+                            val b = ByteArray(1 shl 16)
+                            while (drained.get() < (16 shl 20)) {
+                                val n = inp.read(b)
+                                if (n < 0) break
+                                drained.addAndGet(n.toLong())
+                            }
+                        }.apply { start() }
+                        c.writer().flush()
+                        reader.join(ConnTestKit.WAIT_MS)
+                        drained.get() shouldBe (16L shl 20)
+                    }
+                }
+            }
+        }
+    }
+
+    test("deadlines set from another thread while a read or a flush waits apply to that wait") {
+        ServerSocket().use { ss ->
+            ss.receiveBufferSize = 4096 // the peer never reads: the flush waits
+            ss.bind(InetSocketAddress("127.0.0.1", 0))
+            ss.soTimeout = 5000
+            withDialer { dialer ->
+                dialer.connect("tcp", "127.0.0.1:${ss.localPort}", Duration.ofSeconds(5)).use { c ->
+                    ss.accept().use { _ ->
+                        val readError = AtomicReference<Throwable?>()
+                        val reader = Thread {
+                            try { c.reader().next(1) } catch (e: Throwable) { readError.set(e) }
+                        }.apply { start() }
+                        Thread.sleep(100) // parked, no deadline yet
+                        c.setReadDeadline(Instant.now().plusMillis(200))
+                        reader.join(5000)
+                        readError.get().shouldBeInstanceOf<ReadTimeoutException>()
+
+                        val writeError = AtomicReference<Throwable?>()
+                        val writer = Thread {
+                            try {
+                                c.writer().writeDirect(ByteBuffer.allocateDirect(16 shl 20))
+                                c.writer().flush()
+                            } catch (e: Throwable) { writeError.set(e) }
+                        }.apply { start() }
+                        Thread.sleep(200) // waiting for room, no deadline yet
+                        writer.isAlive.shouldBeTrue()
+                        c.setWriteDeadline(Instant.now().plusMillis(200))
+                        writer.join(5000)
+                        writer.isAlive shouldBe false
+                        writeError.get().shouldBeInstanceOf<WriteTimeoutException>()
+                        c.isActive.shouldBeTrue()
+                    }
+                }
+            }
+        }
+    }
+
+    test("idle timeout closes a silent connection with IdleTimeoutException but not one with steady traffic") {
+        val causes = ConcurrentHashMap<Int, Any>()
+        val ports = AtomicInteger()
+        server(ConnTestKit.Exec.INLINE) {
+            idleTimeout(Duration.ofMillis(400))
+            onPrepare { c ->
+                val remotePort = (c.remoteAddress() as InetSocketAddress).port
+                ports.incrementAndGet()
+                c.addCloseCallback { cc -> causes[remotePort] = cc.closeCause() ?: "normal" }
+            }
+            onRequest(ConnTestKit::rawEcho)
+        }.use { srv ->
+            val silent = peer(srv.port)
+            val busy = peer(srv.port)
+            val end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1200)
+            var i = 0
+            while (System.nanoTime() - end < 0) {
+                busy.getOutputStream().write(i and 0x7f)
+                busy.getInputStream().read() shouldBe (i and 0x7f)
+                i++
+                Thread.sleep(50)
+            }
+            silent.getInputStream().read() shouldBe -1 // closed by the server
+            awaitTrue("the silent connection's close callback") { causes.containsKey(silent.localPort) }
+            causes[silent.localPort].shouldBeInstanceOf<IdleTimeoutException>()
+            causes.containsKey(busy.localPort) shouldBe false
+            srv.loop.connections() shouldBe 1
+            i shouldBeGreaterThanOrEqual 10
+            busy.close()
+            silent.close()
+        }
+    }
+})
