@@ -57,10 +57,14 @@ import java.util.ArrayDeque;
 public final class NetConnection implements Connection, PollDesc.Handler {
     private static final System.Logger LOG = System.getLogger("io.netpoll.conn");
     private static final VarHandle USERS;
+    private static final VarHandle CAUSE;
+    /** closeCause of a normal close: distinguishes "closed normally" from "no cause recorded yet". */
+    private static final Throwable NORMAL_CLOSE = new Throwable("closed normally", null, false, false) { };
 
     static {
         try {
             USERS = MethodHandles.lookup().findVarHandle(NetConnection.class, "users", int.class);
+            CAUSE = MethodHandles.lookup().findVarHandle(NetConnection.class, "closeCause", Throwable.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -235,7 +239,7 @@ public final class NetConnection implements Connection, PollDesc.Handler {
     }
 
     public ConnectionClosedException closedError() {
-        return new ConnectionClosedException(closeCause);
+        return new ConnectionClosedException(closeCause());
     }
 
     @Override
@@ -245,7 +249,8 @@ public final class NetConnection implements Connection, PollDesc.Handler {
 
     @Override
     public Throwable closeCause() {
-        return closeCause;
+        Throwable c = closeCause;
+        return c == NORMAL_CLOSE ? null : c;
     }
 
     @Override
@@ -259,6 +264,8 @@ public final class NetConnection implements Connection, PollDesc.Handler {
             return; // closed already
         }
         try {
+            // the cause is recorded before CLOSED becomes visible, so whoever sees CLOSED sees it too
+            CAUSE.compareAndSet(this, null, cause == null ? NORMAL_CLOSE : cause);
             int u;
             do {
                 u = (int) USERS.getVolatile(this);
@@ -266,7 +273,6 @@ public final class NetConnection implements Connection, PollDesc.Handler {
                     return; // another closer won
                 }
             } while (!USERS.compareAndSet(this, u, u | CLOSED));
-            closeCause = cause;
             if (cause != null) {
                 LOG.log(System.Logger.Level.DEBUG, () -> "closing fd " + fd + ": " + cause);
             }
@@ -406,7 +412,7 @@ public final class NetConnection implements Connection, PollDesc.Handler {
     private void readLoop() {
         NativeBuffer iov = poller.iovScratch();
         for (int round = 0; ; round++) {
-            int cap = Math.max(config.maxInputBytes(), waitSize);
+            int cap = inputCap();
             if (input.len() >= cap) {
                 pause(PAUSE_INPUT_FULL);
                 readPending = true;
@@ -477,11 +483,11 @@ public final class NetConnection implements Connection, PollDesc.Handler {
     /** Application thread: it consumed input; resume reading if it was paused for a full input. */
     public void consumedInput() {
         if ((pauseBits & PAUSE_INPUT_FULL) != 0 && !resumeQueued
-                && input.len() < Math.max(config.maxInputBytes(), waitSize)) {
+                && input.len() < inputCap()) {
             resumeQueued = true;
             Runnable r = () -> {
                 resumeQueued = false;
-                if (inputLen() < Math.max(config.maxInputBytes(), waitSize)) {
+                if (inputLen() < inputCap()) {
                     resume(PAUSE_INPUT_FULL);
                 }
             };
@@ -491,6 +497,11 @@ public final class NetConnection implements Connection, PollDesc.Handler {
                 poller.execute(r);
             }
         }
+    }
+
+    /** Unread input at which reading pauses: maxInputBytes, or more while a reader needs more. */
+    int inputCap() {
+        return Math.max(config.maxInputBytes(), waitSize);
     }
 
     /** Application thread: a reader now needs {@code n} bytes, maybe past the input cap; 0 when done waiting. */

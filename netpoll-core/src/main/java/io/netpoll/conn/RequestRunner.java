@@ -2,6 +2,7 @@ package io.netpoll.conn;
 
 import io.netpoll.OnConnect;
 import io.netpoll.OnRequest;
+import io.netpoll.error.LimitExceededException;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -22,6 +23,10 @@ import java.lang.invoke.VarHandle;
  * pass itself runs on the handler executor (or inline on the poller thread). The winner of
  * IDLE→RUNNING dispatches exactly one pass; a trigger during a pass only marks AGAIN, which the pass
  * turns back into RUNNING before looping, so its CAS to IDLE fails and it runs once more.
+ *
+ * <p>A handler that consumes nothing while the input is at the cap ({@code maxInputBytes}) waits
+ * for a message larger than the cap; since reading pauses there, that input would never come, so the
+ * connection is closed with {@link LimitExceededException} instead of hanging.
  */
 final class RequestRunner {
     private static final System.Logger LOG = System.getLogger("io.netpoll.conn");
@@ -138,7 +143,14 @@ final class RequestRunner {
                             break;
                         }
                         h.onRequest(conn);
-                        if (conn.input.len() >= before) {
+                        int after = conn.input.len();
+                        if (after >= before) {
+                            if (after >= conn.inputCap()) {
+                                // reading stops at the cap, so more input will never come: the
+                                // handler waits for a message larger than maxInputBytes
+                                conn.closeWith(new LimitExceededException("unconsumed input (maxInputBytes)",
+                                        conn.inputCap()));
+                            }
                             break; // nothing consumed: wait for more input
                         }
                     }
