@@ -61,6 +61,8 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     private int scratchCount;
     /** Bytes described by the last {@link #fillIov}. */
     private long iovBytes;
+    /** Bytes consumed since creation; reader side only (it only grows). */
+    private long consumedTotal;
 
     // writer side
     private Node tail;
@@ -119,7 +121,16 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     }
 
     private void consumed(int n) {
+        consumedTotal += n;
         LENGTH.getAndAdd(this, -n);
+    }
+
+    /**
+     * Reader side: how many bytes have been consumed from this buffer since it was created. Comparing
+     * two readings tells whether the reader made progress, whatever the writer appended meanwhile.
+     */
+    public long consumedTotal() {
+        return consumedTotal;
     }
 
     /** The node the next byte is in, stepping past consumed, sealed nodes. Only when len() > 0. */

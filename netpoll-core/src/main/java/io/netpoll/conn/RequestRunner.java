@@ -138,14 +138,15 @@ final class RequestRunner {
                 OnRequest h = handler;
                 if (h != null) {
                     while (conn.isActive()) {
-                        int before = conn.input.len();
-                        if (before == 0) {
+                        if (conn.input.len() == 0) {
                             break;
                         }
+                        // progress is what the handler consumed, not how the length moved: input that
+                        // arrives while a handler blocks (in flush, say) may outgrow what it consumed
+                        long before = conn.input.consumedTotal();
                         h.onRequest(conn);
-                        int after = conn.input.len();
-                        if (after >= before) {
-                            if (after >= conn.inputCap()) {
+                        if (conn.input.consumedTotal() == before) {
+                            if (conn.input.len() >= conn.inputCap()) {
                                 // reading stops at the cap, so more input will never come: the
                                 // handler waits for a message larger than maxInputBytes
                                 conn.closeWith(new LimitExceededException("unconsumed input (maxInputBytes)",
