@@ -5,6 +5,7 @@ import io.netpoll.EventLoop;
 import io.netpoll.HandlerExecutors;
 import io.netpoll.Listener;
 import io.netpoll.buffer.Reader;
+import io.netpoll.conn.ConnConfig;
 
 import java.io.IOException;
 
@@ -26,22 +27,53 @@ public final class FramedEcho {
         this.maxFrame = maxFrame;
     }
 
+    /** {@link #frameSize}: the input does not hold a whole frame yet. */
+    public static final int NEED_MORE = -1;
+    /** {@link #frameSize}: the frame's length is negative or over the maximum. */
+    public static final int BAD_LENGTH = -2;
+
+    /**
+     * The framing, apart from sockets: the size (4 + payload) of the frame at the start of {@code in}
+     * when all of it is buffered, {@link #NEED_MORE} when it is not, {@link #BAD_LENGTH} when its length
+     * is outside {@code 0..maxFrame}. Consumes nothing and never asks for more than {@code in.len()}.
+     * Deciding never needs more than {@code 4 + maxFrame} buffered bytes.
+     */
+    public static int frameSize(Reader in, int maxFrame) throws IOException {
+        if (in.len() < 4) {
+            return NEED_MORE;
+        }
+        int n = in.peekInt(0);
+        if (n < 0 || n > maxFrame) {
+            return BAD_LENGTH;
+        }
+        return in.len() - 4 >= n ? 4 + n : NEED_MORE;
+    }
+
+    /** The last length {@link #frameSize} refused, for the log. */
+    private static int badLength(Reader in) throws IOException {
+        return in.peekInt(0);
+    }
+
     /** Echoes every complete frame in the input; leaves a partial one for the next call. */
     public void onRequest(Connection c) throws IOException {
         Reader in = c.reader();
         boolean wrote = false;
-        while (in.len() >= 4) {
-            int n = in.peekInt(0);
-            if (n < 0 || n > maxFrame) {
-                LOG.log(System.Logger.Level.WARNING, "closing " + c.remoteAddress() + ": frame length " + n
+        for (;;) {
+            int size = frameSize(in, maxFrame);
+            if (size == BAD_LENGTH) {
+                LOG.log(System.Logger.Level.WARNING, "closing " + c.remoteAddress() + ": frame length " + badLength(in)
                         + " outside 0.." + maxFrame);
+                in.release();
+                if (wrote) {
+                    c.writer().flush(); // the frames before the bad one are still answered
+                }
                 c.close();
                 return;
             }
-            if (in.len() < 4 + n) {
+            if (size == NEED_MORE) {
                 break;
             }
-            c.writer().append(in.slice(4 + n));
+            c.writer().append(in.slice(size));
             wrote = true;
         }
         in.release();
@@ -52,9 +84,12 @@ public final class FramedEcho {
 
     public static EventLoop server(int maxFrame) {
         FramedEcho echo = new FramedEcho(maxFrame);
+        // inline handlers never wait, so the input cap must hold a whole frame: else a frame larger than
+        // the cap (4 MiB by default) would stop reading before it is complete, forever
         return EventLoop.builder()
                 .onRequest(echo::onRequest)
                 .executor(HandlerExecutors.inline())
+                .maxInputBytes((int) Math.min(Integer.MAX_VALUE, Math.max(ConnConfig.DEFAULT_MAX_INPUT, 4L + maxFrame)))
                 .build();
     }
 

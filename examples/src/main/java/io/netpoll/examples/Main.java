@@ -18,6 +18,8 @@ public final class Main {
                   kt-echo PORT       framed echo server, Kotlin coroutine DSL
                   echo-client PORT [COUNT] [SIZE]  coroutine client for the framed echo servers
                   chat PORT          line-based chat server, Kotlin coroutine DSL
+                  http PORT          HTTP/1.1 server (GET /plaintext), Java callback API
+                  resp PORT          Redis-protocol server (PING ECHO SET GET DEL INCR EXISTS ...), Kotlin DSL
                 """);
         System.exit(2);
     }
@@ -34,6 +36,8 @@ public final class Main {
             case "echo-client" -> EchoClient.main(rest);
             case "chat" -> Chat.main(rest);
             case "raw-echo" -> RawEcho.main(rest);
+            case "http" -> io.netpoll.examples.http.HttpServer.main(rest);
+            case "resp" -> io.netpoll.examples.resp.RespServer.main(rest);
             default -> usage();
         }
     }

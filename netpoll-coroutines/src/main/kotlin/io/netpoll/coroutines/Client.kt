@@ -36,8 +36,11 @@ import kotlin.time.Duration
  * [DialTimeoutException] (over all addresses of a name), [io.netpoll.error.UnsupportedException]
  * (unknown network or host).
  */
-public class NetpollClient internal constructor(private val group: PollerGroup, private val config: ConnConfig) :
-    AutoCloseable {
+public class NetpollClient internal constructor(
+    private val group: PollerGroup,
+    private val config: ConnConfig,
+    private val ownsGroup: Boolean,
+) : AutoCloseable {
 
     /** Connects to [address] on [network] (`tcp`, `tcp4`, `tcp6`, `unix`), trying each address of a name in turn. */
     public suspend fun dial(network: String, address: String, timeout: Duration? = null): SuspendConnection {
@@ -70,14 +73,18 @@ public class NetpollClient internal constructor(private val group: PollerGroup, 
 
     /** Stops this client's pollers (only for a client made with its own `pollers`); closes their connections. */
     override fun close() {
-        if (group !== defaultGroup) group.close()
+        // (not `group !== defaultGroup`: reading that lazy would start the shared pollers)
+        if (ownsGroup) {
+            group.close()
+            group.pollers().forEach { PollerDispatcher.forget(it) }
+        }
     }
 
     internal companion object {
         val defaultGroup: PollerGroup by lazy {
             PollerGroup("netpoll-kt-client", maxOf(1, PollerGroup.defaultSize() / 2), LoadBalance.ROUND_ROBIN)
         }
-        val default: NetpollClient by lazy { NetpollClient(defaultGroup, ConnConfig.plain()) }
+        val default: NetpollClient by lazy { NetpollClient(defaultGroup, ConnConfig.plain(), ownsGroup = false) }
     }
 }
 
@@ -102,8 +109,8 @@ public fun netpollClient(block: NetpollClientBuilder.() -> Unit = {}): NetpollCl
         b.readTimeout.nanos(), b.writeTimeout.nanos(), b.idleTimeout.nanos(),
         b.maxInputBytes, b.writeQueueLimit, BufferPool.defaultPool(),
     )
-    val group = b.pollers?.let { PollerGroup("netpoll-kt-client", it, LoadBalance.ROUND_ROBIN) } ?: NetpollClient.defaultGroup
-    return NetpollClient(group, config)
+    val own = b.pollers?.let { PollerGroup("netpoll-kt-client", it, LoadBalance.ROUND_ROBIN) }
+    return NetpollClient(own ?: NetpollClient.defaultGroup, config, ownsGroup = own != null)
 }
 
 /** Dials with the default client (see [NetpollClient.dial]). */

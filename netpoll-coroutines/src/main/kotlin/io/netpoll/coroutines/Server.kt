@@ -13,6 +13,7 @@ import io.netpoll.poll.PollerGroup
 import io.netpoll.poll.StallDetector
 import io.netpoll.server.Acceptor
 import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
@@ -22,7 +23,6 @@ import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.cancelAndJoin
-import kotlinx.coroutines.delay
 import kotlinx.coroutines.joinAll
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
@@ -143,7 +143,7 @@ public class NetpollServer internal constructor(
     private val acceptors = mutableListOf<Acceptor>()
     private val listeners = mutableListOf<Listener>()
     private lateinit var serverJob: Job
-    @Volatile private var report: ShutdownReport? = null
+    private val report = CompletableDeferred<ShutdownReport>()
     @Volatile private var stopping = false
     private val stopLock = Any()
 
@@ -225,7 +225,9 @@ public class NetpollServer internal constructor(
     /**
      * Graceful shutdown: stop accepting, close idle connections, give busy handlers [grace], then
      * cancel them and close their connections, and stop the pollers. Returns what it had to force.
-     * Idempotent: later calls wait for and return the first report.
+     * Idempotent: later calls wait for and return the first report. Once begun it runs to the end
+     * (at most about [grace] plus the time to stop) even if the calling coroutine is cancelled, so it
+     * may be called from a `finally` block.
      */
     public suspend fun shutdown(grace: Duration = DEFAULT_GRACE): ShutdownReport {
         val r = stop(grace)
@@ -234,16 +236,31 @@ public class NetpollServer internal constructor(
     }
 
     private suspend fun stop(grace: Duration): ShutdownReport {
-        synchronized(stopLock) {
-            if (stopping) null else {
+        val first = synchronized(stopLock) {
+            if (stopping) {
+                false
+            } else {
                 stopping = true
                 acceptors.forEach { it.stop() }
-                Unit
+                true
             }
-        } ?: run {
-            while (report == null) delay(10)
-            return report!!
         }
+        // Once begun, a shutdown runs to the end even if its caller is cancelled (shutdown from a
+        // `finally`, or the scope's own cancellation): half-stopped, the pollers would run forever
+        // and every later caller, the server's scope included, would wait forever. Later callers
+        // wait for it the same way (it is bounded by the grace period).
+        if (!first) return withContext(NonCancellable) { report.await() }
+        return withContext(NonCancellable) {
+            try {
+                stopNow(grace).also { report.complete(it) }
+            } catch (e: Throwable) {
+                report.completeExceptionally(e)
+                throw e
+            }
+        }
+    }
+
+    private suspend fun stopNow(grace: Duration): ShutdownReport {
         val start = System.nanoTime()
         // every handler, taken before the idle ones are closed: those finish at once and would
         // otherwise be missing from the count (idle + drained + forced = handlers running now)
@@ -270,9 +287,7 @@ public class NetpollServer internal constructor(
         acceptPoller.close()
         group.pollers().forEach { PollerDispatcher.forget(it) }
         val drained = maxOf(0, busy.size - idle - forced)
-        val r = ShutdownReport(idle, drained, forced, java.time.Duration.ofNanos(System.nanoTime() - start))
-        report = r
-        return r
+        return ShutdownReport(idle, drained, forced, java.time.Duration.ofNanos(System.nanoTime() - start))
     }
 
     private fun isIdle(sc: SuspendConnection): Boolean {
