@@ -423,7 +423,8 @@ public final class NetConnection implements Connection, PollDesc.Handler {
             for (int i = 0; i < count; i++) {
                 booked += iov.getLong(i * 16 + 8);
             }
-            long n = libc.readv(fd, iov.address(), count);
+            // one buffer (the usual case): read(2), which spares the kernel importing an iovec array
+            long n = count == 1 ? libc.read(fd, iov.getLong(0), booked) : libc.readv(fd, iov.address(), count);
             if (n > 0) {
                 input.bookAck((int) n);
                 lastActivity = poller.loopTime();

@@ -129,7 +129,11 @@ final class RequestRunner {
         }
         try {
             for (;;) {
-                STATE.setVolatile(this, RUNNING);
+                // RUNNING already unless a trigger marked AGAIN; only then is a write needed (a trigger
+                // racing with it finds RUNNING and marks AGAIN again, which loops once more)
+                if ((int) STATE.getVolatile(this) != RUNNING) {
+                    STATE.setVolatile(this, RUNNING);
+                }
                 OnConnect c = onConnect;
                 if (c != null) {
                     onConnect = null;

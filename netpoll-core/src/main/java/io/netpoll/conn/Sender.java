@@ -110,7 +110,8 @@ public final class Sender {
 
     /** CALLER: writes; true when everything went out, false when the poller took over the rest. */
     private boolean writeAsCaller() throws IOException {
-        NativeBuffer iov = Poller.current() != null ? Poller.current().iovScratch() : APP_IOV.get();
+        Poller here = Poller.current();
+        NativeBuffer iov = here != null ? here.iovScratch() : APP_IOV.get();
         for (;;) {
             int r;
             try {
@@ -163,7 +164,8 @@ public final class Sender {
                 return DONE;
             }
             long want = conn.output.iovBytes();
-            long n = libc.writev(conn.fd, iov.address(), count);
+            // one buffer (the usual case): write(2), which spares the kernel importing an iovec array
+            long n = count == 1 ? libc.write(conn.fd, iov.getLong(0), want) : libc.writev(conn.fd, iov.address(), count);
             if (n > 0) {
                 conn.output.skip((int) n);
                 conn.output.release();

@@ -286,7 +286,9 @@ public final class Poller implements Executor, AutoCloseable {
                     eventCapacity *= 2;
                     events = new NativeBuffer(eventCapacity * Sys.epollEventSize());
                 }
-                timers.advance(System.nanoTime());
+                if (!timers.idle()) {
+                    timers.advance(System.nanoTime());
+                }
                 runTasks();
                 busySince = 0;
             }
@@ -314,12 +316,15 @@ public final class Poller implements Executor, AutoCloseable {
         if (!tasks.isEmpty()) {
             return 0;
         }
-        long now = System.nanoTime();
-        long untilTick = timers.nanosUntilNextTick(now);
+        // no timers (the common case without deadlines): no clock read
+        boolean noTimers = timers.idle();
+        long now = noTimers ? 0 : System.nanoTime();
+        long untilTick = noTimers ? -1 : timers.nanosUntilNextTick(now);
         plannedWake = untilTick < 0 ? Long.MAX_VALUE : now + untilTick;
         wakeState.set(SLEEPING);
         // re-check after publishing SLEEPING: a producer that saw AWAKE did not signal
-        if (!tasks.isEmpty() || runState.get() != RUNNING || timers.nanosUntilNextTick(now) != untilTick) {
+        if (!tasks.isEmpty() || runState.get() != RUNNING
+                || (noTimers ? !timers.idle() : timers.nanosUntilNextTick(now) != untilTick)) {
             return 0;
         }
         if (untilTick < 0) {

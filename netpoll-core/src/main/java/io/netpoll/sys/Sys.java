@@ -71,9 +71,9 @@ public final class Sys {
                             + Runtime.version());
                 }
                 return new FfmLibC();
-            } catch (ReflectiveOperationException | RuntimeException e) {
+            } catch (RuntimeException e) {
                 if (required) {
-                    throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                    throw e;
                 }
                 System.getLogger("io.netpoll.sys").log(System.Logger.Level.WARNING,
                         "FFM binding unavailable, using JNA: " + e);

@@ -112,6 +112,15 @@ public final class TimerWheel {
         }
     }
 
+    /**
+     * True when nothing is scheduled, so the owner need not read the clock for this wheel: neither
+     * to {@link #advance} nor to compute a sleep. Owner thread only.
+     */
+    public boolean idle() {
+        drainIncoming();
+        return linked == 0;
+    }
+
     /** Timeouts scheduled and not yet expired or unlinked (owner thread; for tests and metrics). */
     public int pending() {
         drainIncoming();

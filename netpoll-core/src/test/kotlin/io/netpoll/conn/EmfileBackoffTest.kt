@@ -42,7 +42,7 @@ class EmfileBackoffTest : FunSpec({
     val variant = if (logAtStart) "logging initialised" else "logging not yet initialised"
     test("when out of fds the acceptor backs off quietly and serves again once fds are free ($variant)") {
         val stderr = File.createTempFile("netpoll-emfile", ".log")
-        val cmd = "ulimit -n 64 && exec '${javaBin()}' -Xmx64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 " +
+        val cmd = "ulimit -n 64 && exec '${javaBin()}' --enable-native-access=ALL-UNNAMED -Xmx64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 " +
             "-cp '${childClasspath()}' io.netpoll.conn.EchoServerMain" + if (logAtStart) " log-at-start" else ""
         val child = ProcessBuilder("bash", "-c", cmd)
             .redirectError(stderr)

@@ -44,7 +44,7 @@ class TenThousandConnectionsTest : FunSpec({
                     }
                 } else {
                     println("10k: open-files limit $limit is under 25,000 and cannot be raised here: clients in a child JVM")
-                    val child = ProcessBuilder(javaBin(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", childClasspath(),
+                    val child = ProcessBuilder(javaBin(), "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-XX:+UseSerialGC", "-cp", childClasspath(),
                         "io.netpoll.conn.ManyClients", srv.port.toString(), n.toString())
                         .redirectError(ProcessBuilder.Redirect.INHERIT)
                         .start()
