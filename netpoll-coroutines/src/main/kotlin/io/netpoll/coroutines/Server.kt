@@ -266,7 +266,7 @@ public class NetpollServer internal constructor(
         // otherwise be missing from the count (idle + drained + forced = handlers running now)
         val busy = handlers.children.toList()
         var idle = 0
-        for (sc in live.toList()) {
+        for (sc in openNow()) {
             if (isIdle(sc)) {
                 idle++
                 sc.close()
@@ -280,7 +280,7 @@ public class NetpollServer internal constructor(
         if (!finished) {
             forced = handlers.children.count { it.isActive }
             handlers.children.toList().forEach { it.cancel() }
-            live.toList().forEach { it.close() }
+            openNow().forEach { it.close() }
         }
         handlers.cancelAndJoin()
         group.close()
@@ -289,6 +289,13 @@ public class NetpollServer internal constructor(
         val drained = maxOf(0, busy.size - idle - forced)
         return ShutdownReport(idle, drained, forced, java.time.Duration.ofNanos(System.nanoTime() - start))
     }
+
+    /**
+     * A snapshot of the open connections. Close callbacks remove connections meanwhile: `toList()`
+     * reads `size` and then iterates, so a connection closing in between made it throw
+     * NoSuchElementException; `toArray`, which ArrayList's constructor uses, is safe.
+     */
+    private fun openNow(): List<SuspendConnection> = ArrayList(live)
 
     private fun isIdle(sc: SuspendConnection): Boolean {
         val c = sc.connection
