@@ -393,6 +393,7 @@ class CoServerTest : FunSpec({
 
     test("a handler that calls shutdown while another shutdown is under way is cancelled with the late handlers, not waited for forever") {
         coTest {
+            val holding = CompletableDeferred<Unit>()
             val go = CompletableDeferred<Unit>()
             val calling = CompletableDeferred<Unit>()
             val ended = CompletableDeferred<Throwable?>()
@@ -405,6 +406,7 @@ class CoServerTest : FunSpec({
                 pollers = 1
                 handle { conn ->
                     conn.readLine()
+                    holding.complete(Unit)
                     try {
                         go.await()
                         calling.complete(Unit)
@@ -420,7 +422,7 @@ class CoServerTest : FunSpec({
             withContext(Dispatchers.IO) {
                 LineClient(port).use { c ->
                     c.send("hold")
-                    awaitTrue("the handler is running") { server.connections == 1 }
+                    withTimeout(10.seconds) { holding.await() } // busy, not idle: not closed at once by the shutdown
                     val first = serverScope.async(start = CoroutineStart.UNDISPATCHED) { server.shutdown(grace = 500.milliseconds) }
                     go.complete(Unit)
                     withTimeout(10.seconds) { calling.await() }
