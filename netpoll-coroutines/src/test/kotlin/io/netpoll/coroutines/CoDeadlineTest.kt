@@ -44,6 +44,12 @@ class CoDeadlineTest : FunSpec({
 
     fun now(): TimeMark = TimeSource.Monotonic.markNow()
 
+    /**
+     * For a deadline the test moves, clears, or beats before it passes: long enough that a stalled
+     * test thread (a loaded machine, a GC pause) does not see it pass first.
+     */
+    val MOVABLE = 1.seconds
+
     /** Launches [block] undispatched, keeping what it threw (or null) in the returned reference. */
     fun CoroutineScope.launchCatching(block: suspend () -> Unit): kotlin.Pair<Job, AtomicReference<Throwable?>> {
         val outcome = AtomicReference<Throwable?>()
@@ -180,7 +186,7 @@ class CoDeadlineTest : FunSpec({
     test("moving the read deadline later while a read is suspended takes effect: the old one passes, the read goes on") {
         coTest {
             withConn { c ->
-                val first = now() + SHORT
+                val first = now() + MOVABLE
                 c.conn.readDeadline = first
                 val (job, outcome) = launchCatching { c.conn.readInt() shouldBe 42 }
                 job.isActive.shouldBeTrue()
@@ -199,7 +205,7 @@ class CoDeadlineTest : FunSpec({
     test("clearing the read deadline while a read is suspended takes effect: the read waits on and completes") {
         coTest {
             withConn { c ->
-                val first = now() + SHORT
+                val first = now() + MOVABLE
                 c.conn.readDeadline = first
                 val (job, outcome) = launchCatching { c.conn.readLine() shouldBe "late" }
                 job.isActive.shouldBeTrue()
@@ -235,7 +241,7 @@ class CoDeadlineTest : FunSpec({
     test("a read timeout of a wait that completed does nothing to the next read after it would have passed") {
         coTest {
             withConn { c ->
-                c.conn.readTimeout = 300.milliseconds
+                c.conn.readTimeout = MOVABLE
                 val started = now()
                 val (job, outcome) = launchCatching { c.conn.readByte() shouldBe 1.toByte() }
                 job.isActive.shouldBeTrue() // waiting, with the timeout armed for this wait
@@ -243,7 +249,7 @@ class CoDeadlineTest : FunSpec({
                 job.join()
                 outcome.get() shouldBe null
                 c.conn.readTimeout = null // the next read has no bound at all
-                waitPast(started + 300.milliseconds)
+                waitPast(started + MOVABLE)
                 val (job2, outcome2) = launchCatching { c.conn.readByte() shouldBe 2.toByte() }
                 job2.isActive.shouldBeTrue()
                 c.send(byteArrayOf(2))
@@ -256,7 +262,7 @@ class CoDeadlineTest : FunSpec({
     test("an absolute read deadline cleared after its read completed does nothing to the next read after it would have passed") {
         coTest {
             withConn { c ->
-                val first = now() + 300.milliseconds
+                val first = now() + MOVABLE
                 c.conn.readDeadline = first
                 val (job, outcome) = launchCatching { c.conn.readByte() shouldBe 1.toByte() }
                 c.send(byteArrayOf(1))
@@ -276,7 +282,6 @@ class CoDeadlineTest : FunSpec({
     test("a write deadline ends a stuck flush with WriteTimeoutException, not a cancellation; the queued bytes are still delivered, once, in order") {
         coTest {
             withConn(peerReceiveBuffer = 4096) { c ->
-                c.conn.writeDeadline = now() + SHORT
                 val outcome = AtomicReference<Throwable?>()
                 val (job, written) = flushUntilSuspended(c) {
                     try {
@@ -285,6 +290,7 @@ class CoDeadlineTest : FunSpec({
                         outcome.set(e)
                     }
                 }
+                c.conn.writeDeadline = now() + SHORT // bounds the wait under way
                 job.join()
                 outcome.get().shouldNotBeInstanceOf<CancellationException>()
                 outcome.get().shouldBeInstanceOf<WriteTimeoutException>()
@@ -339,7 +345,7 @@ class CoDeadlineTest : FunSpec({
     test("moving the write deadline later or clearing it while a flush is suspended takes effect; moving it into the past fails the flush") {
         coTest {
             withConn(peerReceiveBuffer = 4096) { c ->
-                val first = now() + SHORT
+                val first = now() + MOVABLE
                 c.conn.writeDeadline = first
                 val outcome = AtomicReference<Throwable?>()
                 val (job, written) = flushUntilSuspended(c) {
@@ -353,7 +359,7 @@ class CoDeadlineTest : FunSpec({
                 c.conn.writeDeadline = now() + 1.hours // later
                 waitPast(first)
                 job.isActive.shouldBeTrue()
-                val second = now() + SHORT
+                val second = now() + MOVABLE
                 c.conn.writeDeadline = second
                 c.conn.writeDeadline = null // cleared
                 waitPast(second)
