@@ -126,11 +126,14 @@ final class ConnReader implements Reader {
         try {
             int from = 0;
             for (;;) {
+                // the poller appends meanwhile: only the bytes there before the search are known to
+                // hold no delimiter (len() after it may count one the search never saw)
+                int searched = in.len();
                 int i = in.indexOf(delim, from);
                 if (i >= 0) {
                     return in.next(i + 1);
                 }
-                from = in.len();
+                from = searched;
                 if (!waits) {
                     throw new EofException(from + 1, from);
                 }

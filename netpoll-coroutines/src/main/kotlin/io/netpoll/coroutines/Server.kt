@@ -18,11 +18,12 @@ import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.awaitCancellation
-import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.currentCoroutineContext
 import kotlinx.coroutines.joinAll
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
@@ -228,6 +229,13 @@ public class NetpollServer internal constructor(
      * Idempotent: later calls wait for and return the first report. Once begun it runs to the end
      * (at most about [grace] plus the time to stop) even if the calling coroutine is cancelled, so it
      * may be called from a `finally` block.
+     *
+     * It may also be called from one of this server's own handlers (a shutdown command): it does not
+     * wait for that handler, which is not counted in the report and is cancelled by the time this
+     * returns (it goes on to its next suspension point); its connection is closed with the others,
+     * so answer before calling this. (Called from a handler while another shutdown is
+     * under way, it waits for that one's report like any later call, but is cancelled with the other
+     * handlers if they outlast the grace period.)
      */
     public suspend fun shutdown(grace: Duration = DEFAULT_GRACE): ShutdownReport {
         val r = stop(grace)
@@ -236,6 +244,8 @@ public class NetpollServer internal constructor(
     }
 
     private suspend fun stop(grace: Duration): ShutdownReport {
+        // a handler of this server shutting it down must not wait for itself
+        val caller = handlerOf(currentCoroutineContext()[Job])
         val first = synchronized(stopLock) {
             if (stopping) {
                 false
@@ -249,10 +259,12 @@ public class NetpollServer internal constructor(
         // `finally`, or the scope's own cancellation): half-stopped, the pollers would run forever
         // and every later caller, the server's scope included, would wait forever. Later callers
         // wait for it the same way (it is bounded by the grace period).
-        if (!first) return withContext(NonCancellable) { report.await() }
+        // A handler waits cancellably: the shutdown under way cancels it with the others (else each
+        // would wait for the other forever).
+        if (!first) return if (caller != null) report.await() else withContext(NonCancellable) { report.await() }
         return withContext(NonCancellable) {
             try {
-                stopNow(grace).also { report.complete(it) }
+                stopNow(grace, caller).also { report.complete(it) }
             } catch (e: Throwable) {
                 report.completeExceptionally(e)
                 throw e
@@ -260,13 +272,14 @@ public class NetpollServer internal constructor(
         }
     }
 
-    private suspend fun stopNow(grace: Duration): ShutdownReport {
+    /** Stops; [caller] is the handler of this server that called [shutdown], if any: nothing waits for it. */
+    private suspend fun stopNow(grace: Duration, caller: Job?): ShutdownReport {
         val start = System.nanoTime()
         // every handler, taken before the idle ones are closed: those finish at once and would
         // otherwise be missing from the count (idle + drained + forced = handlers running now)
-        val busy = handlers.children.toList()
+        val busy = handlers.children.filter { it !== caller }.toList()
         var idle = 0
-        for (sc in live.toList()) {
+        for (sc in openNow()) {
             if (isIdle(sc)) {
                 idle++
                 sc.close()
@@ -278,17 +291,38 @@ public class NetpollServer internal constructor(
         } ?: false
         var forced = 0
         if (!finished) {
-            forced = handlers.children.count { it.isActive }
-            handlers.children.toList().forEach { it.cancel() }
-            live.toList().forEach { it.close() }
+            val late = handlers.children.filter { it !== caller && it.isActive }.toList()
+            forced = late.size
+            late.forEach { it.cancel() }
+            openNow().forEach { it.close() }
         }
-        handlers.cancelAndJoin()
+        handlers.cancel() // the caller too: it goes on until its next suspension
+        handlers.children.filter { it !== caller }.toList().joinAll()
         group.close()
         acceptPoller.close()
         group.pollers().forEach { PollerDispatcher.forget(it) }
         val drained = maxOf(0, busy.size - idle - forced)
         return ShutdownReport(idle, drained, forced, java.time.Duration.ofNanos(System.nanoTime() - start))
     }
+
+    /** The handler coroutine of this server that [job] is, or runs inside of; null if none. */
+    @OptIn(ExperimentalCoroutinesApi::class)
+    private fun handlerOf(job: Job?): Job? {
+        var j = job
+        while (j != null) {
+            val parent = j.parent
+            if (parent === handlers) return j
+            j = parent
+        }
+        return null
+    }
+
+    /**
+     * A snapshot of the open connections. Close callbacks remove connections meanwhile: `toList()`
+     * reads `size` and then iterates, so a connection closing in between made it throw
+     * NoSuchElementException; `toArray`, which ArrayList's constructor uses, is safe.
+     */
+    private fun openNow(): List<SuspendConnection> = ArrayList(live)
 
     private fun isIdle(sc: SuspendConnection): Boolean {
         val c = sc.connection

@@ -221,6 +221,9 @@ public class SuspendConnection(
             val r = connection.bufferedReader()
             var scanned = 0
             while (true) {
+                // The poller appends meanwhile: only the bytes there before the search are known to
+                // hold no '\n' (len() after it may count a '\n' the search never saw).
+                val searched = r.len()
                 val i = r.indexOf('\n'.code.toByte(), scanned)
                 if (i >= 0) {
                     val end = if (i > 0 && r.peekByte(i - 1) == CR) i - 1 else i
@@ -230,7 +233,7 @@ public class SuspendConnection(
                     connection.consumedInput()
                     return String(bytes, 0, end, Charsets.UTF_8)
                 }
-                scanned = r.len()
+                scanned = searched
                 // no end yet: the line is at least this long (a last '\r' may still be part of its end)
                 val atLeast = if (scanned > 0 && r.peekByte(scanned - 1) == CR) scanned - 1 else scanned
                 if (atLeast > maxLength) throw LimitExceededException("line", maxLength.toLong())

@@ -1,0 +1,241 @@
+package io.netpoll.coroutines
+
+import io.kotest.assertions.throwables.shouldThrow
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.booleans.shouldBeFalse
+import io.kotest.matchers.booleans.shouldBeTrue
+import io.kotest.matchers.shouldBe
+import io.kotest.matchers.types.shouldBeInstanceOf
+import io.netpoll.coroutines.CoTestKit.QuietCancellation
+import io.netpoll.coroutines.CoTestKit.awaitTrue
+import io.netpoll.coroutines.CoTestKit.coTest
+import io.netpoll.coroutines.CoTestKit.launchNow
+import io.netpoll.coroutines.CoTestKit.openFds
+import io.netpoll.error.ConnectionClosedException
+import io.netpoll.error.ConnectionRefusedException
+import io.netpoll.error.DialTimeoutException
+import io.netpoll.poll.PollerThread
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.withContext
+import java.io.IOException
+import java.net.InetAddress
+import java.net.InetSocketAddress
+import java.net.ServerSocket
+import java.net.Socket
+import java.net.SocketTimeoutException
+import java.nio.file.Files
+import java.util.concurrent.atomic.AtomicReference
+import kotlin.time.Duration.Companion.milliseconds
+import kotlin.time.Duration.Companion.seconds
+
+/**
+ * The client: dialing tcp and unix, the typed refused and timeout errors, cancelling a dial closes
+ * its half-open socket, and closing a client of its own closes its connections.
+ */
+class CoClientTest : FunSpec({
+    timeout = 90_000L
+
+    /** Runs an echo-lines server on [network]/[address] for [body]. */
+    suspend fun CoroutineScope.withEchoServer(network: String, address: String, body: suspend (NetpollServer) -> Unit) {
+        val server = netpollServer {
+            listen(network, address)
+            pollers = 1
+            handle { conn ->
+                while (true) {
+                    val line = conn.readLine() ?: break
+                    conn.output.writeString("echo $line\n")
+                    conn.flush()
+                }
+            }
+        }
+        try {
+            body(server)
+        } finally {
+            server.shutdown(2.seconds)
+        }
+    }
+
+    /**
+     * A loopback listener with a backlog of 1 that never accepts, its queue filled by JDK sockets
+     * until a connect hangs: further connects stay in SYN-SENT (the kernel drops their SYNs).
+     */
+    class FullBacklog : AutoCloseable {
+        val listener = ServerSocket(0, 1, InetAddress.getLoopbackAddress())
+        private val fillers = mutableListOf<Socket>()
+        val address: String get() = "127.0.0.1:${listener.localPort}"
+
+        init {
+            var hung = false
+            for (i in 0 until 64) {
+                val s = Socket()
+                try {
+                    s.connect(InetSocketAddress("127.0.0.1", listener.localPort), 300)
+                    fillers += s
+                } catch (e: SocketTimeoutException) {
+                    s.close()
+                    hung = true
+                    break
+                }
+            }
+            check(hung) { "connects to a backlog-1 listener never hung (${fillers.size} went through)" }
+        }
+
+        override fun close() {
+            fillers.forEach { it.close() }
+            listener.close()
+        }
+    }
+
+    test("dial(\"tcp\", ...) connects to a server and exchanges lines, with the addresses of both ends") {
+        coTest {
+            withEchoServer("tcp", "127.0.0.1:0") { server ->
+                val port = (server.address as InetSocketAddress).port
+                dial("tcp", "127.0.0.1:$port").use { c ->
+                    (c.remoteAddress as InetSocketAddress).port shouldBe port
+                    (c.localAddress as InetSocketAddress).address.isLoopbackAddress.shouldBeTrue()
+                    repeat(3) { i ->
+                        c.output.writeString("hello $i\n")
+                        c.flush()
+                        c.readLine() shouldBe "echo hello $i"
+                    }
+                }
+            }
+        }
+    }
+
+    test("dial(\"unix\", path) connects to a server on a unix socket") {
+        coTest {
+            val dir = Files.createTempDirectory("netpoll-co-unix")
+            val path = dir.resolve("echo.sock").toString()
+            try {
+                withEchoServer("unix", path) {
+                    dial("unix", path).use { c ->
+                        c.output.writeString("over unix\n")
+                        c.flush()
+                        c.readLine() shouldBe "echo over unix"
+                    }
+                }
+            } finally {
+                Files.deleteIfExists(dir.resolve("echo.sock"))
+                Files.deleteIfExists(dir)
+            }
+        }
+    }
+
+    test("code in withContext(conn.dispatcher) resumes on the connection's poller thread") {
+        coTest {
+            withEchoServer("tcp", "127.0.0.1:0") { server ->
+                val client = netpollClient { pollers = 1 }
+                try {
+                    client.dial("tcp", "127.0.0.1:${(server.address as InetSocketAddress).port}").use { c ->
+                        withContext(c.dispatcher) {
+                            c.output.writeString("x\n")
+                            c.flush()
+                            c.readLine() shouldBe "echo x"
+                            val t = Thread.currentThread()
+                            t.shouldBeInstanceOf<PollerThread>()
+                            (t.poller() === c.connection.poller()).shouldBeTrue()
+                        }
+                    }
+                } finally {
+                    client.close()
+                }
+            }
+        }
+    }
+
+    test("dialing a port nobody listens on throws ConnectionRefusedException with its stable message") {
+        coTest {
+            val port = ServerSocket(0, 1, InetAddress.getLoopbackAddress()).use { it.localPort } // now closed
+            shouldThrow<ConnectionRefusedException> { dial("tcp", "127.0.0.1:$port") } // warm-up (the client's pollers)
+            val fds = openFds()
+            repeat(20) {
+                val e = shouldThrow<ConnectionRefusedException> { dial("tcp", "127.0.0.1:$port") }
+                e.message shouldBe "connect: connection refused (ECONNREFUSED)"
+            }
+            awaitTrue("every refused socket was closed (had $fds, now ${openFds()})") { openFds() == fds }
+        }
+    }
+
+    test("a dial that cannot complete within its timeout throws DialTimeoutException and closes its socket") {
+        coTest {
+            FullBacklog().use { full ->
+                shouldThrow<DialTimeoutException> { dial("tcp", full.address, timeout = 200.milliseconds) } // warm-up
+                val fds = openFds()
+                repeat(5) {
+                    shouldThrow<DialTimeoutException> { dial("tcp", full.address, timeout = 200.milliseconds) }
+                }
+                awaitTrue("no socket left open (had $fds, now ${openFds()})") { openFds() == fds }
+            }
+        }
+    }
+
+    test("cancelling a suspended dial closes the half-open socket: 200 cancelled dials leave no fd behind") {
+        coTest {
+            FullBacklog().use { full ->
+                val client = netpollClient { pollers = 1 }
+                try {
+                    // warm-up: class loading, the poller's first descriptors
+                    launchNow { client.dial("tcp", full.address) }.also { it.isActive.shouldBeTrue() }.let {
+                        it.cancel()
+                        it.join()
+                    }
+                    val fds = openFds()
+                    repeat(200) {
+                        val outcome = AtomicReference<Throwable?>()
+                        val job = launchNow {
+                            try {
+                                client.dial("tcp", full.address)
+                            } catch (e: Throwable) {
+                                outcome.set(e)
+                                throw e
+                            }
+                        }
+                        job.isActive.shouldBeTrue() // suspended in the connect
+                        job.cancel(QuietCancellation())
+                        job.join()
+                        outcome.get().shouldBeInstanceOf<QuietCancellation>()
+                    }
+                    awaitTrue("every half-open socket closed (had $fds, now ${openFds()})") { openFds() == fds }
+                } finally {
+                    client.close()
+                }
+            }
+        }
+    }
+
+    test("closing a client with pollers of its own closes its connections and resumes their suspended reads") {
+        coTest {
+            ServerSocket(0, 4, InetAddress.getLoopbackAddress()).use { ss ->
+                val client = netpollClient { pollers = 1 }
+                val c = client.dial("tcp", "127.0.0.1:${ss.localPort}", timeout = 5.seconds)
+                ss.soTimeout = CoTestKit.WAIT_MS.toInt()
+                ss.accept().use { peer ->
+                    peer.soTimeout = CoTestKit.WAIT_MS.toInt()
+                    val outcome = AtomicReference<Throwable?>()
+                    val job = launchNow {
+                        try {
+                            c.readLine()
+                        } catch (e: Throwable) {
+                            outcome.set(e)
+                        }
+                    }
+                    job.isActive.shouldBeTrue()
+                    withContext(Dispatchers.IO) { client.close() }
+                    job.join()
+                    outcome.get().shouldBeInstanceOf<ConnectionClosedException>()
+                    c.isActive.shouldBeFalse()
+                    val eof = withContext(Dispatchers.IO) {
+                        try {
+                            peer.getInputStream().read()
+                        } catch (e: IOException) {
+                            -1
+                        }
+                    }
+                    eof shouldBe -1
+                }
+            }
+        }
+    }
+})
