@@ -504,7 +504,9 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     /** Links {@code nd} after the tail, or starts a new chain if the reader freed the tail. */
     private void link(Node nd) {
         Node t = tail;
-        if (t == null || !t.linkNext(nd)) {
+        // a tombstone is final, so seeing one spares the CAS that would fail (the usual case on a
+        // connection: the reader freed the last node after consuming everything)
+        if (t == null || t.next() == Node.TOMBSTONE || !t.linkNext(nd)) {
             // empty chain, or the reader freed the sealed last node: it does not touch head and
             // readNode again before it sees a length this writer publishes after this point
             head = nd;

@@ -89,40 +89,40 @@ final class ConnReader implements Reader {
 
     @Override
     public ByteBuffer next(int n) throws IOException {
-        c.enterOrThrow();
+        int t = c.enterCallOrThrow();
         try {
             await(n);
             return in.next(n);
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
     @Override
     public ByteBuffer peek(int n) throws IOException {
-        c.enterOrThrow();
+        int t = c.enterCallOrThrow();
         try {
             await(n);
             return in.peek(n);
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
     @Override
     public void skip(int n) throws IOException {
-        c.enterOrThrow();
+        int t = c.enterCallOrThrow();
         try {
             await(n);
             in.skip(n);
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
     @Override
     public ByteBuffer until(byte delim) throws IOException {
-        c.enterOrThrow();
+        int t = c.enterCallOrThrow();
         try {
             int from = 0;
             for (;;) {
@@ -140,54 +140,57 @@ final class ConnReader implements Reader {
                 await(from + 1);
             }
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
     @Override
     public int indexOf(byte delim, int from) {
-        if (!c.enter()) {
+        int t = c.enterCall();
+        if (t == NetConnection.NOT_ENTERED) {
             return -1;
         }
         try {
             return in.indexOf(delim, from);
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
     @Override
     public byte peekByte(int offset) {
-        if (!c.enter()) {
+        int t = c.enterCall();
+        if (t == NetConnection.NOT_ENTERED) {
             throw new IndexOutOfBoundsException("connection closed");
         }
         try {
             return in.peekByte(offset);
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
     @Override
     public int peekInt(int offset) {
-        if (!c.enter()) {
+        int t = c.enterCall();
+        if (t == NetConnection.NOT_ENTERED) {
             throw new IndexOutOfBoundsException("connection closed");
         }
         try {
             return in.peekInt(offset);
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
     @Override
     public String readString(int n, Charset charset) throws IOException {
-        c.enterOrThrow();
+        int t = c.enterCallOrThrow();
         try {
             await(n);
             return in.readString(n, charset);
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
@@ -198,80 +201,81 @@ final class ConnReader implements Reader {
 
     @Override
     public byte[] readBinary(int n) throws IOException {
-        c.enterOrThrow();
+        int t = c.enterCallOrThrow();
         try {
             await(n);
             return in.readBinary(n);
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
     @Override
     public byte readByte() throws IOException {
-        c.enterOrThrow();
+        int t = c.enterCallOrThrow();
         try {
             await(1);
             return in.readByte();
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
     @Override
     public short readShort() throws IOException {
-        c.enterOrThrow();
+        int t = c.enterCallOrThrow();
         try {
             await(2);
             return in.readShort();
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
     @Override
     public int readInt() throws IOException {
-        c.enterOrThrow();
+        int t = c.enterCallOrThrow();
         try {
             await(4);
             return in.readInt();
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
     @Override
     public long readLong() throws IOException {
-        c.enterOrThrow();
+        int t = c.enterCallOrThrow();
         try {
             await(8);
             return in.readLong();
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
     @Override
     public LinkBuffer slice(int n) throws IOException {
-        c.enterOrThrow();
+        int t = c.enterCallOrThrow();
         try {
             await(n);
             return in.slice(n);
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
     @Override
     public void release() {
-        if (!c.enter()) {
+        int t = c.enterCall();
+        if (t == NetConnection.NOT_ENTERED) {
             return;
         }
         try {
             in.release();
             c.consumedInput();
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 

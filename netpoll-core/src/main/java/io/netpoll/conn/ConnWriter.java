@@ -23,7 +23,8 @@ final class ConnWriter implements Writer {
 
     @Override
     public ByteBuffer malloc(int n) {
-        if (!c.enter()) {
+        int t = c.enterCall();
+        if (t == NetConnection.NOT_ENTERED) {
             if (n < 0) {
                 throw new IllegalArgumentException("negative size: " + n);
             }
@@ -32,7 +33,7 @@ final class ConnWriter implements Writer {
         try {
             return out.malloc(n);
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
@@ -43,55 +44,60 @@ final class ConnWriter implements Writer {
 
     @Override
     public void mallocAck(int n) {
-        if (c.enter()) {
+        int t = c.enterCall();
+        if (t != NetConnection.NOT_ENTERED) {
             try {
                 out.mallocAck(n);
             } finally {
-                c.leave();
+                c.leaveCall(t);
             }
         }
     }
 
     @Override
     public void writeByte(byte b) {
-        if (c.enter()) {
+        int t = c.enterCall();
+        if (t != NetConnection.NOT_ENTERED) {
             try {
                 out.writeByte(b);
             } finally {
-                c.leave();
+                c.leaveCall(t);
             }
         }
     }
 
     @Override
     public void writeShort(short v) {
-        if (c.enter()) {
+        int t = c.enterCall();
+        if (t != NetConnection.NOT_ENTERED) {
             try {
                 out.writeShort(v);
             } finally {
-                c.leave();
+                c.leaveCall(t);
             }
         }
     }
 
     @Override
     public void writeInt(int v) {
-        if (c.enter()) {
+        int t = c.enterCall();
+        if (t != NetConnection.NOT_ENTERED) {
             try {
                 out.writeInt(v);
             } finally {
-                c.leave();
+                c.leaveCall(t);
             }
         }
     }
 
     @Override
     public void writeLong(long v) {
-        if (c.enter()) {
+        int t = c.enterCall();
+        if (t != NetConnection.NOT_ENTERED) {
             try {
                 out.writeLong(v);
             } finally {
-                c.leave();
+                c.leaveCall(t);
             }
         }
     }
@@ -103,55 +109,59 @@ final class ConnWriter implements Writer {
 
     @Override
     public void writeBinary(byte[] bytes, int off, int len) {
-        if (c.enter()) {
+        int t = c.enterCall();
+        if (t != NetConnection.NOT_ENTERED) {
             try {
                 out.writeBinary(bytes, off, len);
             } finally {
-                c.leave();
+                c.leaveCall(t);
             }
         }
     }
 
     @Override
     public void writeBuffer(ByteBuffer src) {
-        if (c.enter()) {
+        int t = c.enterCall();
+        if (t != NetConnection.NOT_ENTERED) {
             try {
                 out.writeBuffer(src);
             } finally {
-                c.leave();
+                c.leaveCall(t);
             }
         }
     }
 
     @Override
     public void writeString(String s) {
-        if (c.enter()) {
+        int t = c.enterCall();
+        if (t != NetConnection.NOT_ENTERED) {
             try {
                 out.writeString(s);
             } finally {
-                c.leave();
+                c.leaveCall(t);
             }
         }
     }
 
     @Override
     public void writeDirect(ByteBuffer src) {
-        if (c.enter()) {
+        int t = c.enterCall();
+        if (t != NetConnection.NOT_ENTERED) {
             try {
                 out.writeDirect(src);
             } finally {
-                c.leave();
+                c.leaveCall(t);
             }
         }
     }
 
     @Override
     public void append(LinkBuffer other) throws IOException {
-        c.enterOrThrow();
+        int t = c.enterCallOrThrow();
         try {
             out.append(other);
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 
@@ -164,14 +174,14 @@ final class ConnWriter implements Writer {
      */
     @Override
     public void flush() throws IOException {
-        c.enterOrThrow();
+        int t = c.enterCallOrThrow();
         try {
             boolean canWait = Poller.current() == null;
             while (!c.sender.send(canWait)) {
                 c.sender.awaitRoom();
             }
         } finally {
-            c.leave();
+            c.leaveCall(t);
         }
     }
 }

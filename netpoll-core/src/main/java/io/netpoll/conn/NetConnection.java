@@ -79,6 +79,8 @@ public final class NetConnection implements Connection, PollDesc.Handler {
      *             destroying at once when nobody else was inside
      * The word never goes back: once CLOSED, enter() fails forever, and CLOSED with a zero count
      * happens exactly once. A negative count is impossible and throws.
+     * enterCall() nested in the poller's read round (see pollerInside) only reads the CLOSED bit: the
+     * round's own count keeps the connection alive until every call inside it has returned.
      */
     private static final int CLOSED = 1 << 30;
     private static final int COUNT = CLOSED - 1;
@@ -108,6 +110,13 @@ public final class NetConnection implements Connection, PollDesc.Handler {
     final RequestRunner runner;
 
     @SuppressWarnings("unused") private volatile int users;
+    /**
+     * This connection's poller thread while it is inside a read round ({@link #readReady}, which holds
+     * a counted enter for it), else null. Calls it makes meanwhile, inline handlers included, enter
+     * through {@link #enterCall} for free: they cannot outlive the round's own enter. Written only by
+     * the poller thread, so no other thread ever finds its own identity here.
+     */
+    private Thread pollerInside;
     private volatile Throwable closeCause;
     private volatile boolean inputEof;
     volatile int pauseBits;
@@ -218,6 +227,42 @@ public final class NetConnection implements Connection, PollDesc.Handler {
             if (USERS.compareAndSet(this, u, u + 1)) {
                 return true;
             }
+        }
+    }
+
+    /** {@link #enterCall}: the connection is closed; nothing was entered. */
+    public static final int NOT_ENTERED = 0;
+    /** {@link #enterCall}: a counted enter; {@link #leaveCall} leaves it. */
+    public static final int ENTERED = 1;
+    /** {@link #enterCall}: nested in the poller's read round; nothing to leave. */
+    public static final int NESTED = 2;
+
+    /**
+     * {@link #enter()} for a call that returns before its caller does (it never suspends or parks
+     * across it): free when the poller thread is already inside this connection for a read round,
+     * which is where inline handlers run. Returns {@link #NOT_ENTERED} when closed (as {@code enter()}
+     * returns false), else a token for {@link #leaveCall}.
+     */
+    public int enterCall() {
+        if (pollerInside == Thread.currentThread()) {
+            return isActive() ? NESTED : NOT_ENTERED;
+        }
+        return enter() ? ENTERED : NOT_ENTERED;
+    }
+
+    /** {@link #enterCall}, or the closed error. */
+    public int enterCallOrThrow() throws ConnectionClosedException {
+        int t = enterCall();
+        if (t == NOT_ENTERED) {
+            throw closedError();
+        }
+        return t;
+    }
+
+    /** Leaves what {@link #enterCall} returned. */
+    public void leaveCall(int token) {
+        if (token == ENTERED) {
+            leave();
         }
     }
 
@@ -402,9 +447,12 @@ public final class NetConnection implements Connection, PollDesc.Handler {
         if (!enter()) {
             return;
         }
+        Thread outer = pollerInside; // null, or this thread in an outer round (a resume from a handler)
+        pollerInside = Thread.currentThread();
         try {
             readLoop();
         } finally {
+            pollerInside = outer;
             leave();
         }
     }

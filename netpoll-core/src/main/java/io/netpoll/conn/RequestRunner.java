@@ -123,7 +123,8 @@ final class RequestRunner {
     }
 
     private void pass() {
-        if (!conn.enter()) {
+        int entered = conn.enterCall(); // free when inline in the poller's read round
+        if (entered == NetConnection.NOT_ENTERED) {
             STATE.setVolatile(this, IDLE);
             return;
         }
@@ -173,7 +174,7 @@ final class RequestRunner {
             STATE.setVolatile(this, IDLE);
             conn.closeWith(e);
         } finally {
-            conn.leave();
+            conn.leaveCall(entered);
         }
     }
 

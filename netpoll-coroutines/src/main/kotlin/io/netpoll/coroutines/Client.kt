@@ -42,7 +42,19 @@ public class NetpollClient internal constructor(
     private val ownsGroup: Boolean,
 ) : AutoCloseable {
 
-    /** Connects to [address] on [network] (`tcp`, `tcp4`, `tcp6`, `unix`), trying each address of a name in turn. */
+    /**
+     * Connects to [address] on [network] (`tcp`, `tcp4`, `tcp6`: `host:port`, IPv6 as `[::1]:port`;
+     * `unix`: a path, or `@name` for an abstract socket), trying each address of a name in turn.
+     * [timeout] bounds the whole dial (`null` or zero: none).
+     *
+     * ```kotlin
+     * val conn = client.dial("tcp", "localhost:6379", timeout = 2.seconds)
+     * ```
+     *
+     * **Cancellation**: the half-open socket is closed and no fd is left behind. **Deadline**:
+     * [DialTimeoutException] once [timeout] passed over all addresses. **Errors**: the last
+     * address's error ([io.netpoll.error.ConnectionRefusedException], ...).
+     */
     public suspend fun dial(network: String, address: String, timeout: Duration? = null): SuspendConnection {
         val deadline = if (timeout == null || timeout == Duration.ZERO) 0L else System.nanoTime() + timeout.inWholeNanoseconds
         var last: IOException? = null
@@ -71,7 +83,11 @@ public class NetpollClient internal constructor(
         throw last ?: IOException("no address to dial")
     }
 
-    /** Stops this client's pollers (only for a client made with its own `pollers`); closes their connections. */
+    /**
+     * Stops this client's pollers (only for a client made with its own `pollers`) and closes their
+     * connections: their suspended reads and flushes resume with
+     * [io.netpoll.error.ConnectionClosedException]. The process-wide client is never stopped.
+     */
     override fun close() {
         // (not `group !== defaultGroup`: reading that lazy would start the shared pollers)
         if (ownsGroup) {
@@ -88,12 +104,15 @@ public class NetpollClient internal constructor(
     }
 }
 
-/** Options of [netpollClient]. */
+/** Options of [netpollClient]; each connection it dials starts with them. */
 public class NetpollClientBuilder internal constructor() {
     /** Pollers of a client of its own; `null` (default): the process-wide client pollers. */
     public var pollers: Int? = null
+    /** Bounds each read wait ([io.netpoll.error.ReadTimeoutException]); `null`: none. */
     public var readTimeout: Duration? = null
+    /** Bounds each flush wait ([io.netpoll.error.WriteTimeoutException]); `null`: none. */
     public var writeTimeout: Duration? = null
+    /** Closes a connection after this long without traffic; `null`: never. */
     public var idleTimeout: Duration? = null
     /** Read backpressure: reading pauses while this many bytes wait unread. */
     public var maxInputBytes: Int = ConnConfig.DEFAULT_MAX_INPUT
@@ -101,7 +120,15 @@ public class NetpollClientBuilder internal constructor() {
     public var writeQueueLimit: Long = 0
 }
 
-/** A client with the given options (see [NetpollClient]). */
+/**
+ * A client with the given options (see [NetpollClient]); never suspends.
+ *
+ * ```kotlin
+ * netpollClient { pollers = 1; readTimeout = 5.seconds }.use { client ->
+ *     client.dial("unix", "/run/app.sock").use { conn -> conn.writeAndFlush(ping) }
+ * }
+ * ```
+ */
 public fun netpollClient(block: NetpollClientBuilder.() -> Unit = {}): NetpollClient {
     val b = NetpollClientBuilder().apply(block)
     val config = ConnConfig(
@@ -113,11 +140,17 @@ public fun netpollClient(block: NetpollClientBuilder.() -> Unit = {}): NetpollCl
     return NetpollClient(own ?: NetpollClient.defaultGroup, config, ownsGroup = own != null)
 }
 
-/** Dials with the default client (see [NetpollClient.dial]). */
+/**
+ * Dials with the process-wide default client; see [NetpollClient.dial] for addresses, errors and
+ * cancellation. Example: `dial("tcp", "127.0.0.1:7000").use { it.writeAndFlush(bytes) }`.
+ */
 public suspend fun dial(network: String, address: String, timeout: Duration? = null): SuspendConnection =
     NetpollClient.default.dial(network, address, timeout)
 
-/** The dispatcher of this connection's poller: code in `withContext(conn.dispatcher)` resumes with no hand-off. */
+/**
+ * The dispatcher of this connection's poller: code in `withContext(conn.dispatcher) { ... }` resumes
+ * there with no hand-off after each wait (it must then never block the thread).
+ */
 public val SuspendConnection.dispatcher: PollerDispatcher get() = PollerDispatcher.of(connection.poller())
 
 internal fun Duration?.nanos(): Long = if (this == null || this.isNegative()) 0 else inWholeNanoseconds

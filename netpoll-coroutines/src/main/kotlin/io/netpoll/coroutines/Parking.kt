@@ -7,10 +7,23 @@ import kotlinx.coroutines.CancellableContinuation
 import kotlinx.coroutines.suspendCancellableCoroutine
 import kotlin.coroutines.resume
 
-/** A suspended coroutine parked in a [WaitWord]; the unblocker resumes it (in place on a poller thread). */
-private class ContinuationWaiter(private val cont: CancellableContinuation<Unit>) : Waiter {
+/**
+ * A suspended coroutine parked in a [WaitWord]. It is both the waiter the unblocker resumes (in place
+ * on a poller thread) and the continuation's cancellation handler, which takes it out of the word:
+ * one object per suspension.
+ */
+@PublishedApi
+internal class ContinuationWaiter(
+    private val word: WaitWord,
+    private val cont: CancellableContinuation<Unit>,
+) : Waiter, (Throwable?) -> Unit {
     override fun wake() {
         cont.resume(Unit)
+    }
+
+    /** Cancelled while parked: waiter → NIL, so nothing is left behind (lost to an unblock: its resume is ignored). */
+    override fun invoke(cause: Throwable?) {
+        word.cancel(this)
     }
 
     override fun toString(): String = "ContinuationWaiter($cont)"
@@ -25,20 +38,24 @@ private class ContinuationWaiter(private val cont: CancellableContinuation<Unit>
  * Cancellation removes the continuation from the word (waiter → NIL) so nothing is left behind; if
  * an unblock already took it, its resume is ignored and any readiness it latched stays for the next
  * waiter. A second waiter on the same word is a double wait: [IllegalStateException].
+ *
+ * Inline, so that it adds no suspending frame (and no continuation object) of its own to the reads
+ * and flushes that call it.
  */
-internal suspend fun WaitWord.park(check: () -> Int) {
+internal suspend inline fun WaitWord.park(check: () -> Int) {
     if (prepare()) return
     if (check() != PollDesc.OK) {
         finish()
         return
     }
+    val word = this
     suspendCancellableCoroutine { cont ->
-        val waiter = ContinuationWaiter(cont)
-        if (!commit(waiter)) {
+        val waiter = ContinuationWaiter(word, cont)
+        if (!word.commit(waiter)) {
             // an unblock came between prepare and commit: do not suspend
             cont.resume(Unit)
         } else {
-            cont.invokeOnCancellation { cancel(waiter) }
+            cont.invokeOnCancellation(waiter)
         }
     }
     finish()

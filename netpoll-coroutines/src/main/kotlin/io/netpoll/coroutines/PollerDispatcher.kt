@@ -28,7 +28,11 @@ public class PollerDispatcher private constructor(public val poller: Poller) : C
     public companion object {
         private val byPoller = ConcurrentHashMap<Poller, PollerDispatcher>()
 
-        /** The dispatcher of [poller] (one per poller). */
+        /**
+         * The dispatcher of [poller] (one per poller, made on first use). Example:
+         * `withContext(PollerDispatcher.of(poller)) { ... }` runs the block on that poller's thread.
+         * Coroutines dispatched to a poller that was closed are dropped with it.
+         */
         public fun of(poller: Poller): PollerDispatcher = byPoller.computeIfAbsent(poller) { PollerDispatcher(it) }
 
         internal fun forget(poller: Poller) {

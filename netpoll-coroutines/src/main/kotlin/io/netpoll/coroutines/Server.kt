@@ -236,6 +236,15 @@ public class NetpollServer internal constructor(
      * so answer before calling this. (Called from a handler while another shutdown is
      * under way, it waits for that one's report like any later call, but is cancelled with the other
      * handlers if they outlast the grace period.)
+     *
+     * ```kotlin
+     * val report = server.shutdown(grace = 2.seconds)
+     * if (report.forced() > 0) log.warn("cut off ${report.forced()} busy connections")
+     * ```
+     *
+     * **Cancellation**: cancelling the caller does not stop a shutdown that began (see above).
+     * **Deadline**: [grace]; handlers still running then are cancelled (their suspended reads and
+     * flushes end with `CancellationException`) and their connections closed.
      */
     public suspend fun shutdown(grace: Duration = DEFAULT_GRACE): ShutdownReport {
         val r = stop(grace)

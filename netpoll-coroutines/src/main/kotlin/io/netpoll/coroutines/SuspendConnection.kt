@@ -112,108 +112,256 @@ public class SuspendConnection(
 
     /**
      * Suspends until at least [n] bytes are buffered (`true`) or the peer finished sending with
-     * fewer left (`false`; they stay readable). Throws [ReadTimeoutException] at the read deadline or
-     * timeout, [io.netpoll.error.ConnectionClosedException] if the connection closes.
+     * fewer left (`false`; they stay readable). Never suspends when they are buffered already (or
+     * readiness was latched meanwhile). Consumes nothing.
+     *
+     * ```kotlin
+     * while (conn.awaitReadable(4)) {
+     *     val n = conn.input.peekInt(0)
+     *     if (!conn.awaitReadable(4 + n)) break      // EOF inside a frame
+     *     conn.output.append(conn.input.slice(4 + n))
+     *     conn.flush()
+     * }
+     * ```
+     *
+     * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
+     * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
+     * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
+     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
      */
     public suspend fun awaitReadable(n: Int = 1): Boolean {
         require(n >= 0) { "negative size: $n" }
-        connection.enterOrThrow()
-        try {
-            return awaitInput(n)
-        } finally {
-            connection.leave()
-        }
+        if (buffered(n)) return true
+        return awaitInput(n)
     }
 
+    /**
+     * True when [n] bytes are buffered on an open connection, so a read needs no wait. Every read
+     * checks this first, outside any suspending frame: a read of buffered bytes then allocates no
+     * continuation and costs no more than the Java API's.
+     */
+    private fun buffered(n: Int): Boolean = connection.isActive && connection.inputLen() >= n
+
+    /** The one suspending frame of a read: waits, entered into the connection, until [n] bytes or EOF. */
     private suspend fun awaitInput(n: Int): Boolean {
         val c = connection
-        val input = c.input()
-        if (input.len() >= n) return true
-        val pd = c.pollDesc()
-        val deadline = c.readWaitDeadline()
-        val ownDeadline = deadline != c.readDeadlineNanos()
-        if (ownDeadline) pd.setDeadline(PollDesc.READ, deadline)
-        c.needInput(n)
+        c.enterOrThrow()
         try {
-            while (true) {
-                if (input.len() >= n) return true
-                if (!c.isActive) throw c.closedError()
-                if (c.inputEof()) return input.len() >= n
-                when (pd.check(PollDesc.READ)) {
-                    PollDesc.ERR_TIMEOUT -> throw ReadTimeoutException()
-                    PollDesc.ERR_CLOSING -> throw c.closedError()
+            val input = c.input()
+            if (input.len() >= n) return true
+            val pd = c.pollDesc()
+            val deadline = c.readWaitDeadline()
+            val ownDeadline = deadline != c.readDeadlineNanos()
+            if (ownDeadline) pd.setDeadline(PollDesc.READ, deadline)
+            c.needInput(n)
+            try {
+                while (true) {
+                    if (input.len() >= n) return true
+                    if (!c.isActive) throw c.closedError()
+                    if (c.inputEof()) return input.len() >= n
+                    when (pd.check(PollDesc.READ)) {
+                        PollDesc.ERR_TIMEOUT -> throw ReadTimeoutException()
+                        PollDesc.ERR_CLOSING -> throw c.closedError()
+                    }
+                    try {
+                        pd.rg.park { pd.check(PollDesc.READ) }
+                    } catch (e: CancellationException) {
+                        throw e // an IllegalStateException too, but not a double wait
+                    } catch (e: IllegalStateException) {
+                        throw ConcurrentAccessException()
+                    }
                 }
-                try {
-                    pd.rg.park { pd.check(PollDesc.READ) }
-                } catch (e: CancellationException) {
-                    throw e // an IllegalStateException too, but not a double wait
-                } catch (e: IllegalStateException) {
-                    throw ConcurrentAccessException()
-                }
+            } finally {
+                c.needInput(0)
+                if (ownDeadline) pd.setDeadline(PollDesc.READ, c.readDeadlineNanos())
             }
         } finally {
-            c.needInput(0)
-            if (ownDeadline) pd.setDeadline(PollDesc.READ, c.readDeadlineNanos())
-        }
-    }
-
-    private suspend inline fun <T> reading(n: Int, read: (Reader) -> T): T {
-        connection.enterOrThrow()
-        try {
-            if (!awaitInput(n)) throw EofException(n.toLong(), connection.input().len().toLong())
-            return read(connection.bufferedReader())
-        } finally {
-            connection.leave()
+            c.leave()
         }
     }
 
     /**
-     * Reads up to [length] bytes into [dst] once at least one is there; -1 when the peer finished
-     * and nothing is left.
+     * A read whose bytes are not all buffered yet: wait for them (EOF first: [EofException]), then
+     * [read]. The callers that return an object have slow paths of their own ([viewSlow], ...), typed,
+     * so that their call is a tail call and their fast path keeps no suspending frame.
+     */
+    private suspend fun <T> readingSlow(n: Int, read: (Reader) -> T): T {
+        awaitBytes(n)
+        return read(connection.bufferedReader())
+    }
+
+    private suspend fun awaitBytes(n: Int) {
+        if (!awaitInput(n)) throw EofException(n.toLong(), connection.inputLen().toLong())
+    }
+
+    private suspend fun viewSlow(n: Int, consume: Boolean): ByteBuffer {
+        awaitBytes(n)
+        val r = connection.bufferedReader()
+        return if (consume) r.next(n) else r.peek(n)
+    }
+
+    private suspend fun bytesSlow(n: Int): ByteArray {
+        awaitBytes(n)
+        return connection.bufferedReader().readBinary(n)
+    }
+
+    private suspend fun stringSlow(n: Int): String {
+        awaitBytes(n)
+        return connection.bufferedReader().readString(n)
+    }
+
+    /**
+     * Copies up to [length] bytes into [dst] at [offset] once at least one is buffered and returns
+     * how many; -1 when the peer finished and nothing is left. Releases the input views.
+     *
+     * ```kotlin
+     * val buf = ByteArray(4096)
+     * while (true) { val k = conn.readAvailable(buf); if (k < 0) break; sink.write(buf, 0, k) }
+     * ```
+     *
+     * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
+     * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
+     * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
+     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
      */
     public suspend fun readAvailable(dst: ByteArray, offset: Int = 0, length: Int = dst.size - offset): Int {
         if (length == 0) return 0
-        connection.enterOrThrow()
-        try {
-            if (!awaitInput(1)) return -1
-            val r = connection.bufferedReader()
-            val k = minOf(length, r.len())
-            r.next(k).get(0, dst, offset, k)
-            r.release()
-            connection.consumedInput()
-            return k
-        } finally {
-            connection.leave()
-        }
+        if (buffered(1)) return takeAvailable(dst, offset, length)
+        return readAvailableSlow(dst, offset, length)
     }
 
-    /** Consumes [n] bytes and returns a zero-copy view of them, valid until [release]. */
-    public suspend fun next(n: Int): ByteBuffer = reading(n) { it.next(n) }
+    private suspend fun readAvailableSlow(dst: ByteArray, offset: Int, length: Int): Int {
+        if (!awaitInput(1)) return -1
+        return takeAvailable(dst, offset, length)
+    }
 
-    /** Returns a view of the next [n] bytes without consuming them, valid until [release]. */
-    public suspend fun peek(n: Int): ByteBuffer = reading(n) { it.peek(n) }
+    private fun takeAvailable(dst: ByteArray, offset: Int, length: Int): Int {
+        val r = connection.bufferedReader()
+        val k = minOf(length, r.len())
+        r.next(k).get(0, dst, offset, k)
+        r.release()
+        connection.consumedInput()
+        return k
+    }
 
-    /** Consumes [n] bytes into a new array. */
-    public suspend fun readFully(n: Int): ByteArray = reading(n) { it.readBinary(n) }
+    /**
+     * Consumes [n] bytes and returns a zero-copy view of them (big-endian, position 0, limit [n]),
+     * valid until [release]; [EofException] if the peer finished with fewer.
+     *
+     * ```kotlin
+     * val header = conn.next(8); val id = header.getInt(0); val len = header.getInt(4)
+     * val body = conn.next(len)                        // both views valid until release()
+     * handle(id, body); conn.release()
+     * ```
+     *
+     * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
+     * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
+     * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
+     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     */
+    public suspend fun next(n: Int): ByteBuffer =
+        if (buffered(n)) connection.bufferedReader().next(n) else viewSlow(n, consume = true)
 
-    /** Consumes [n] bytes as UTF-8. */
-    public suspend fun readString(n: Int): String = reading(n) { it.readString(n) }
+    /**
+     * Returns a view of the next [n] bytes without consuming them, valid until [release];
+     * [EofException] if the peer finished with fewer. Example: `if (conn.peek(2).getShort(0) == MAGIC) ...`
+     *
+     * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
+     * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
+     * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
+     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     */
+    public suspend fun peek(n: Int): ByteBuffer =
+        if (buffered(n)) connection.bufferedReader().peek(n) else viewSlow(n, consume = false)
 
-    public suspend fun readByte(): Byte = reading(1) { it.readByte() }
+    /**
+     * Consumes [n] bytes into a new array; [EofException] if the peer finished with fewer.
+     * Example: `val payload = conn.readFully(conn.readInt())`.
+     *
+     * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
+     * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
+     * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
+     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     */
+    public suspend fun readFully(n: Int): ByteArray =
+        if (buffered(n)) connection.bufferedReader().readBinary(n) else bytesSlow(n)
 
-    /** Big-endian. */
-    public suspend fun readShort(): Short = reading(2) { it.readShort() }
+    /**
+     * Consumes [n] bytes and decodes them as UTF-8; [EofException] if the peer finished with fewer.
+     * Example: `val name = conn.readString(conn.readShort().toInt())`.
+     *
+     * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
+     * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
+     * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
+     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     */
+    public suspend fun readString(n: Int): String =
+        if (buffered(n)) connection.bufferedReader().readString(n) else stringSlow(n)
 
-    /** Big-endian. */
-    public suspend fun readInt(): Int = reading(4) { it.readInt() }
+    /**
+     * Consumes one byte; [EofException] at EOF. Example: `val type = conn.readByte()`.
+     *
+     * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
+     * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
+     * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
+     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     */
+    public suspend fun readByte(): Byte =
+        if (buffered(1)) connection.bufferedReader().readByte() else readingSlow(1) { it.readByte() }
 
-    /** Big-endian. */
-    public suspend fun readLong(): Long = reading(8) { it.readLong() }
+    /**
+     * Consumes a big-endian 16-bit value; [EofException] if the peer finished with fewer than 2
+     * bytes. Example: `val port = conn.readShort().toInt() and 0xffff`.
+     *
+     * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
+     * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
+     * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
+     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     */
+    public suspend fun readShort(): Short =
+        if (buffered(2)) connection.bufferedReader().readShort() else readingSlow(2) { it.readShort() }
+
+    /**
+     * Consumes a big-endian 32-bit value; [EofException] if the peer finished with fewer than 4
+     * bytes. Example: `val frame = conn.next(conn.readInt())`.
+     *
+     * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
+     * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
+     * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
+     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     */
+    public suspend fun readInt(): Int =
+        if (buffered(4)) connection.bufferedReader().readInt() else readingSlow(4) { it.readInt() }
+
+    /**
+     * Consumes a big-endian 64-bit value; [EofException] if the peer finished with fewer than 8
+     * bytes. Example: `val id = conn.readLong()`.
+     *
+     * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
+     * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
+     * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
+     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     */
+    public suspend fun readLong(): Long =
+        if (buffered(8)) connection.bufferedReader().readLong() else readingSlow(8) { it.readLong() }
 
     /**
      * Reads a line ending in `\n` (a preceding `\r` is dropped too) and returns it without the end;
      * `null` at EOF with nothing buffered; at EOF with a partial line, that line. A line longer than
-     * [maxLength] bytes throws [LimitExceededException] and consumes nothing.
+     * [maxLength] bytes throws [LimitExceededException] and consumes nothing (as soon as that many
+     * bytes without an end are buffered: a peer cannot make it buffer more).
+     *
+     * ```kotlin
+     * while (true) {
+     *     val line = conn.readLine(maxLength = 1024) ?: break
+     *     conn.output.writeString(line.uppercase() + "\n"); conn.flush()
+     * }
+     * ```
+     *
+     * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
+     * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
+     * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
+     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
      */
     public suspend fun readLine(maxLength: Int = 8192): String? {
         connection.enterOrThrow()
@@ -250,22 +398,52 @@ public class SuspendConnection(
         }
     }
 
-    /** Frees the memory of everything consumed; views returned earlier become invalid. */
+    /**
+     * Frees the memory of everything consumed; views returned earlier by [next], [peek] and [input]
+     * become invalid. Never suspends. Example: `val v = conn.next(n); use(v); conn.release()`.
+     * On a closed connection it does nothing.
+     */
     public fun release() {
         connection.bufferedReader().release()
     }
 
     /**
      * Sends everything written to [output]: returns once the kernel took it (or at most the
-     * server's write-queue limit is still queued), suspending while the socket is full. Throws
-     * [WriteTimeoutException] at the write deadline or timeout (the bytes stay queued and are still
-     * sent), [io.netpoll.error.ConnectionClosedException] if the connection closed.
+     * write-queue limit is still queued), suspending while the socket is full; it does not suspend
+     * when the socket takes everything at once. Only one flush at a time:
+     * [ConcurrentAccessException] for a second, concurrent one.
+     *
+     * ```kotlin
+     * conn.output.writeInt(payload.size); conn.output.writeBinary(payload)
+     * conn.flush()
+     * ```
+     *
+     * **Cancellation**: the wait ends with `CancellationException`; the bytes handed over stay queued
+     * and are still sent, once and in order. **Deadline**: [WriteTimeoutException]; the bytes stay
+     * queued and are still sent. **Close**: [io.netpoll.error.ConnectionClosedException]; unsent bytes
+     * are dropped.
      */
     public suspend fun flush() {
+        if (sendNow()) return
+        flushSlow()
+    }
+
+    /** Sends what the socket takes now; true when the flush is complete (no suspending frame needed). */
+    private fun sendNow(): Boolean {
+        connection.enterOrThrow()
+        try {
+            return connection.sender().send(true)
+        } finally {
+            connection.leave()
+        }
+    }
+
+    /** The socket is full: wait for room, send again, until the flush is complete. */
+    private suspend fun flushSlow() {
         connection.enterOrThrow()
         try {
             val sender = connection.sender()
-            while (!sender.send(true)) awaitRoom()
+            do awaitRoom() while (!sender.send(true))
         } finally {
             connection.leave()
         }
@@ -310,7 +488,10 @@ public class SuspendConnection(
         }
     }
 
-    /** Writes [bytes] and [flush]es. */
+    /**
+     * Writes [bytes] (copied) and [flush]es; suspends, and ends on cancellation, deadline and close,
+     * as [flush]. Example: `conn.writeAndFlush("PING\r\n".toByteArray())`.
+     */
     public suspend fun writeAndFlush(bytes: ByteArray) {
         output.writeBinary(bytes)
         flush()
@@ -319,6 +500,13 @@ public class SuspendConnection(
     /**
      * Shuts down the sending side once everything written was sent (also what a write-queue limit
      * let [flush] leave queued); the peer reads EOF; reading goes on. Suspends and fails as [flush].
+     *
+     * ```kotlin
+     * conn.writeAndFlush(request); conn.shutdownOutput()   // "no more requests"
+     * while (true) { val k = conn.readAvailable(buf); if (k < 0) break; ... }
+     * ```
+     *
+     * **Cancellation**: as [flush]; the output is then not shut down.
      */
     public suspend fun shutdownOutput() {
         connection.enterOrThrow()
@@ -332,7 +520,11 @@ public class SuspendConnection(
         connection.shutdownOutput()
     }
 
-    /** Closes the connection; idempotent, from anywhere. */
+    /**
+     * Closes the connection; idempotent, safe from any thread, never suspends. A read or flush
+     * suspended on it resumes with [io.netpoll.error.ConnectionClosedException]; unsent output is
+     * dropped. Example: `conn.use { it.writeAndFlush(bye) }` closes at the end of the block.
+     */
     override fun close() {
         connection.close()
     }
