@@ -78,6 +78,14 @@ record Contender(String name, List<String> command, Path jdkHome, List<Path> nee
                 "netpoll (this project), Java API: examples jar `framed-echo`"));
         c.add(jar(o, "netpoll-kotlin", o.jdk17(), examplesJar, "kt-echo",
                 "netpoll (this project), Kotlin coroutines API: examples jar `kt-echo`"));
+        // the same servers on JDK 25, where netpoll's libc binding is FFM instead of JNA; Netty beside
+        // them on the same JDK so that each runtime has its own like-for-like baseline
+        c.add(peer(o, "netty-epoll-25", o.jdk25(), benchJar, "io.netpoll.bench.peers.NettyEpollEcho",
+                "Netty 4.2 native epoll, as netty-epoll, on JDK 25"));
+        c.add(jar(o, "netpoll-java-25", o.jdk25(), examplesJar, "framed-echo",
+                "netpoll, Java API, on JDK 25 (FFM libc binding instead of JNA)"));
+        c.add(jar(o, "netpoll-kotlin-25", o.jdk25(), examplesJar, "kt-echo",
+                "netpoll, Kotlin coroutines API, on JDK 25 (FFM libc binding instead of JNA)"));
         c.add(peer(o, "netty-nio", o.jdk17(), benchJar, "io.netpoll.bench.peers.NettyNioEcho",
                 "Netty 4.2 NIO transport, same handler"));
         c.add(peer(o, "ktor", o.jdk17(), benchJar, "io.netpoll.bench.peers.KtorEcho",
