@@ -214,6 +214,12 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     }
 
     private void skipUnchecked(int n) {
+        advance(n);
+        consumed(n);
+    }
+
+    /** Reader: steps the read position {@code n} readable bytes on (they are there); no accounting. */
+    private void advance(int n) {
         int left = n;
         Node c = current();
         for (;;) {
@@ -226,7 +232,6 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             c = c.next();
         }
         readNode = c;
-        consumed(n);
     }
 
     @Override
@@ -434,18 +439,22 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         return out;
     }
 
-    /** Single-threaded construction of a slice: append a node whose bytes are readable at once. */
+    /**
+     * Single-threaded construction of a slice: append a node whose bytes are readable at once. No
+     * other thread can see this buffer yet (whoever gets it later gets it through a safe hand-off),
+     * so plain writes do: no CAS for the link, no atomic add for the length.
+     */
     private void linkPublished(Node nd) {
         nd.end = nd.malloc;
         nd.seal();
         if (tail == null) {
             head = readNode = nd;
         } else {
-            tail.linkNext(nd);
+            tail.linkNextPrivate(nd);
         }
         tail = nd;
         flushNode = nd;
-        LENGTH.getAndAdd(this, nd.end - nd.read);
+        LENGTH.set(this, (int) LENGTH.get(this) + nd.end - nd.read);
     }
 
     @Override
@@ -715,7 +724,10 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             }
         }
         unflushed += n;
-        other.skipUnchecked(n);
+        // other is this thread's alone for the call (see the contract), so a plain length update does
+        other.advance(n);
+        other.consumedTotal += n;
+        LENGTH.set(other, (int) LENGTH.get(other) - n);
         other.release();
     }
 

@@ -21,7 +21,8 @@ import java.lang.invoke.VarHandle;
  *       store) by the writer; the reader frees or steps past a node only when it is sealed, and judges
  *       "all consumed" only from the {@code end} it reads after seeing the seal ({@link #finished}).</li>
  *   <li>{@link #next}: null → a node (writer, CAS) or null → {@link #TOMBSTONE} (reader, CAS, when
- *       it frees this node as the last one); exactly one of the two CASes wins.</li>
+ *       it frees this node as the last one); exactly one of the two CASes wins. A chain that no
+ *       other thread can see yet (a slice being built) is linked with plain writes.</li>
  * </ul>
  */
 final class Node {
@@ -76,6 +77,11 @@ final class Node {
     /** Writer: link {@code n} after this node; false if the reader freed this node first. */
     boolean linkNext(Node n) {
         return NEXT.compareAndSet(this, null, n);
+    }
+
+    /** Links {@code n} in a chain no other thread can see yet (a slice under construction). */
+    void linkNextPrivate(Node n) {
+        NEXT.set(this, n);
     }
 
     /** Reader: claim this last node for freeing; false if the writer linked a next node first. */
