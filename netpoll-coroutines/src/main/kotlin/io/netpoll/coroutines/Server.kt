@@ -154,7 +154,7 @@ public class NetpollServer internal constructor(
     /** Every listener's bound address. */
     public val addresses: List<SocketAddress> get() = listeners.map { it.address() }
 
-    /** Connections open now. */
+    /** Connections open now. A closed connection leaves the count once its close callbacks ran, shortly after it closes. */
     public val connections: Int get() = live.size
 
     /** The connection pollers. */
