@@ -28,7 +28,10 @@ final class BenchOptions {
             "                        passes a private copy so a concurrent build cannot pull them away)",
             "  --port N              first TCP port to use (default 17100; each server start takes the next)",
             "  --quiet-wait S        before each server start, wait up to S seconds for both cores to be",
-            "                        under 10% busy (default 60, --quick 10; 0 = do not wait)");
+            "                        under 10% busy (default 60, --quick 10; 0 = do not wait)",
+            "  --replay CSV          measure nothing: write the report and chart again from a run's raw CSV",
+            "                        (give the run's --warmup/--seconds/--gen-warmup/--rate if they were not the defaults)",
+            "  --note TEXT           a line for the report's notes (e.g. what differed in a replayed run); may repeat");
 
     private Path root = Path.of("").toAbsolutePath();
     private Path out;
@@ -44,6 +47,8 @@ final class BenchOptions {
     private int port = 17100;
     private double quietWait = 60;
     private Path bin;
+    private Path replay;
+    private final List<String> notes = new ArrayList<>();
 
     static BenchOptions parse(String[] args) {
         BenchOptions o = new BenchOptions();
@@ -74,6 +79,8 @@ final class BenchOptions {
                 case "--port" -> o.port = Integer.parseInt(args[++i]);
                 case "--bin" -> o.bin = Path.of(args[++i]).toAbsolutePath();
                 case "--quiet-wait" -> o.quietWait = Double.parseDouble(args[++i]);
+                case "--replay" -> o.replay = Path.of(args[++i]).toAbsolutePath();
+                case "--note" -> o.notes.add(args[++i]);
                 case "--help", "-h" -> throw new IllegalArgumentException(HELP);
                 default -> throw new IllegalArgumentException("unknown option " + a + "\n" + HELP);
             }
@@ -110,6 +117,21 @@ final class BenchOptions {
 
     int rounds() {
         return rounds;
+    }
+
+    /** A replayed run's round count, as read from its CSV. */
+    void replayedRounds(int n) {
+        rounds = n;
+    }
+
+    /** Lines for the report's notes, as given with --note. */
+    List<String> notes() {
+        return notes;
+    }
+
+    /** The raw CSV to draw the report from instead of measuring, or null. */
+    Path replay() {
+        return replay;
     }
 
     double warmup() {

@@ -15,6 +15,9 @@ import org.knowm.xchart.style.Styler;
  * 1.00x; (2) resident and heap memory per idle connection (scenario 5), one group per contender.
  */
 final class ChartWriter {
+    /** The memory chart's log axis starts here (KB); smaller readings are named, not drawn. */
+    private static final double MEMORY_FLOOR_KB = 0.1;
+
     private ChartWriter() {}
 
     /** Writes the PNG; false (with a message) if there was nothing to draw or drawing failed. */
@@ -84,24 +87,35 @@ final class ChartWriter {
         List<String> names = new ArrayList<>();
         List<Double> rss = new ArrayList<>();
         List<Double> heap = new ArrayList<>();
+        List<String> none = new ArrayList<>();
         for (Contender c : s.contenders) {
             double r = s.median(mem.id(), "memory", c.name(), Measurement::rssKbPerIdle);
             if (Double.isNaN(r)) {
                 continue;
             }
+            if (r < MEMORY_FLOOR_KB) {
+                none.add(c.name()); // nothing to draw on a log axis; named in the title instead
+                continue;
+            }
             double h = s.median(mem.id(), "memory", c.name(), Measurement::heapKbPerIdle);
             names.add(c.name());
-            rss.add(Math.max(0, r));
-            heap.add(Double.isNaN(h) ? 0.0 : Math.max(0, h));
+            rss.add(r);
+            heap.add(Double.isNaN(h) || h < MEMORY_FLOOR_KB ? Double.NaN : h); // NaN: no bar
         }
         if (names.isEmpty()) {
             return null;
         }
-        CategoryChart chart = new CategoryChartBuilder().width(1200).height(420)
-                .title("Memory per idle connection (scenario " + mem.id() + ", after a full GC; lower is better)")
-                .xAxisTitle("contender").yAxisTitle("KB per idle connection").build();
+        CategoryChart chart = new CategoryChartBuilder().width(1200).height(480)
+                .title("Memory per idle connection, scenario " + mem.id() + ", after a full GC (log scale; lower is better)"
+                        + (none.isEmpty() ? "" : "; " + String.join(", ", none) + ": 0 KB, not drawn"))
+                .xAxisTitle("contender").yAxisTitle("KB per idle connection (log scale)").build();
         style(chart);
+        chart.getStyler().setYAxisLogarithmic(true);
+        chart.getStyler().setYAxisMin(MEMORY_FLOOR_KB);
+        chart.getStyler().setYAxisDecimalPattern("0.#");
+        chart.getStyler().setXAxisLabelRotation(20);
         chart.getStyler().setLabelsVisible(true);
+        chart.getStyler().setLabelsRotation(90);
         chart.addSeries("resident set (RSS)", names, rss);
         chart.addSeries("live heap (JVM only)", names, heap);
         return chart;

@@ -91,9 +91,9 @@ record Contender(String name, List<String> command, Path jdkHome, List<Path> nee
         c.add(peer(o, "ktor", o.jdk17(), benchJar, "io.netpoll.bench.peers.KtorEcho",
                 "Ktor 3.5 raw sockets (ktor-network), a coroutine per connection"));
         c.add(peer(o, "virtual-threads", o.jdk25(), benchJar, "io.netpoll.bench.peers.VirtualThreadEcho",
-                "JDK 25 blocking sockets, a virtual thread per connection, 64 KB buffered streams"));
+                "JDK 25 blocking sockets, a virtual thread per connection, 8 KB buffered streams"));
         c.add(peer(o, "platform-threads", o.jdk17(), benchJar, "io.netpoll.bench.peers.PlatformThreadEcho",
-                "JDK 17 blocking sockets, a platform thread per connection, 64 KB buffered streams"));
+                "JDK 17 blocking sockets, a platform thread per connection, 8 KB buffered streams"));
         return c;
     }
 

@@ -6,6 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -33,7 +35,6 @@ public final class EchoBench {
         this.logs = raw.resolve("logs-" + stamp);
         this.ourGenerator = o.load().equals("java");
         this.nextPort = o.firstPort();
-        Files.createDirectories(logs);
     }
 
     public static void main(String[] args) throws Exception {
@@ -49,7 +50,10 @@ public final class EchoBench {
     }
 
     private int run() throws IOException, InterruptedException {
-        List<String> notes = new ArrayList<>();
+        if (o.replay() != null) {
+            return replay(o.replay());
+        }
+        List<String> notes = new ArrayList<>(o.notes());
         List<Contender> contenders = pickContenders(notes);
         List<Scenario> scenarios = new ArrayList<>();
         for (Scenario s : Scenario.all(o.rates())) {
@@ -61,6 +65,7 @@ public final class EchoBench {
             System.err.println("nothing to run: no contender or no scenario selected");
             return 2;
         }
+        Files.createDirectories(logs);
         List<Measurement> all = new ArrayList<>();
         Path csv = raw.resolve("echo-" + stamp + ".csv");
         try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(csv))) {
@@ -85,12 +90,20 @@ public final class EchoBench {
                 }
             }
         }
+        report(all, scenarios, contenders, notes, csv, stamp);
+        return 0;
+    }
+
+    /** Writes echo-STAMP.md, echo-STAMP.png, and copies them to latest.md / latest.png. */
+    private void report(List<Measurement> all, List<Scenario> scenarios, List<Contender> contenders, List<String> notes,
+                        Path csv, String stamp) throws IOException {
         Summary summary = new Summary(all, scenarios, contenders);
         Path md = o.out().resolve("echo-" + stamp + ".md");
         Path png = o.out().resolve("echo-" + stamp + ".png");
         boolean chart = ChartWriter.write(summary, png);
         MarkdownReport.write(md, summary, o, notes, chart ? "echo-" + stamp + ".png" : null,
-                raw.relativize(csv).toString(), ourGenerator);
+                o.out().resolve("raw").relativize(csv).toString(), ourGenerator,
+                ZonedDateTime.ofInstant(Files.getLastModifiedTime(csv).toInstant(), ZoneId.systemDefault()));
         Files.copy(md, o.out().resolve("latest.md"), StandardCopyOption.REPLACE_EXISTING);
         if (chart) {
             Files.copy(png, o.out().resolve("latest.png"), StandardCopyOption.REPLACE_EXISTING);
@@ -100,6 +113,31 @@ public final class EchoBench {
         }
         System.out.println("report: " + md);
         System.out.println("raw:    " + csv);
+    }
+
+    /** {@code --replay}: the report and chart of an earlier run, from its raw CSV. */
+    private int replay(Path csv) throws IOException {
+        List<Measurement> all = CsvReplay.read(csv);
+        List<Scenario> scenarios = new ArrayList<>();
+        for (Scenario s : Scenario.all(o.rates())) {
+            if (all.stream().anyMatch(m -> m.scenario().equals(s.id()))) {
+                scenarios.add(s);
+            }
+        }
+        List<Contender> contenders = new ArrayList<>();
+        for (Contender c : Contender.all(o)) {
+            if (all.stream().anyMatch(m -> m.contender().equals(c.name()))) {
+                contenders.add(c);
+            }
+        }
+        o.replayedRounds(all.stream().mapToInt(Measurement::round).max().orElse(1));
+        String name = csv.getFileName().toString();
+        String stamp = name.startsWith("echo-") && name.endsWith(".csv") ? name.substring(5, name.length() - 4) : this.stamp;
+        List<String> notes = new ArrayList<>(o.notes());
+        if (contenders.stream().noneMatch(c -> c.name().equals(Contender.BASELINE))) {
+            notes.add("Netty epoll did not run, so no ratios could be computed");
+        }
+        report(all, scenarios, contenders, notes, csv, stamp);
         return 0;
     }
 

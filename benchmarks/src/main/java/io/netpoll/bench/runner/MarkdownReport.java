@@ -18,10 +18,11 @@ final class MarkdownReport {
         this.s = s;
     }
 
+    /** {@code ended}: when the run ended (its last measurement). */
     static void write(Path file, Summary s, BenchOptions o, List<String> notes, String chart, String csv,
-                      boolean ourGenerator) throws IOException {
+                      boolean ourGenerator, ZonedDateTime ended) throws IOException {
         MarkdownReport r = new MarkdownReport(s);
-        r.header(o, ourGenerator, csv);
+        r.header(o, ourGenerator, csv, ended);
         r.headline();
         if (chart != null) {
             r.line("![CPU per request relative to Netty epoll, and memory per idle connection](" + chart + ")");
@@ -38,10 +39,10 @@ final class MarkdownReport {
         b.append(l).append('\n');
     }
 
-    private void header(BenchOptions o, boolean ourGenerator, String csv) {
+    private void header(BenchOptions o, boolean ourGenerator, String csv, ZonedDateTime ended) {
         line("# Framed echo: netpoll and JVM peers");
         line("");
-        line("Run " + ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z")) + ": "
+        line("Run " + ended.format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z")) + ": "
                 + o.rounds() + " round(s), contenders alternating within each round; each server started fresh per "
                 + "scenario and round on core 0, warmed up " + LoadProcess.fmt(o.warmup()) + " s (closed loop), then a "
                 + LoadProcess.fmt(o.seconds()) + " s counted window per run after a " + LoadProcess.fmt(o.genWarmup())
