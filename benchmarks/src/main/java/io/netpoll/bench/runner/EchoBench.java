@@ -97,6 +97,7 @@ public final class EchoBench {
     /** Writes echo-STAMP.md, echo-STAMP.png, and copies them to latest.md / latest.png. */
     private void report(List<Measurement> all, List<Scenario> scenarios, List<Contender> contenders, List<String> notes,
                         Path csv, String stamp) throws IOException {
+        Files.createDirectories(o.out()); // a replay may write where nothing ran yet
         Summary summary = new Summary(all, scenarios, contenders);
         Path md = o.out().resolve("echo-" + stamp + ".md");
         Path png = o.out().resolve("echo-" + stamp + ".png");
@@ -134,9 +135,7 @@ public final class EchoBench {
         String name = csv.getFileName().toString();
         String stamp = name.startsWith("echo-") && name.endsWith(".csv") ? name.substring(5, name.length() - 4) : this.stamp;
         List<String> notes = new ArrayList<>(o.notes());
-        if (contenders.stream().noneMatch(c -> c.name().equals(Contender.BASELINE))) {
-            notes.add("Netty epoll did not run, so no ratios could be computed");
-        }
+        noteMissingBaseline(contenders, notes);
         report(all, scenarios, contenders, notes, csv, stamp);
         return 0;
     }
@@ -157,10 +156,14 @@ public final class EchoBench {
                 picked.add(c);
             }
         }
-        if (picked.stream().noneMatch(c -> c.name().equals(Contender.BASELINE))) {
+        noteMissingBaseline(picked, notes);
+        return picked;
+    }
+
+    private static void noteMissingBaseline(List<Contender> contenders, List<String> notes) {
+        if (contenders.stream().noneMatch(c -> c.name().equals(Contender.BASELINE))) {
             notes.add("Netty epoll did not run, so no ratios could be computed");
         }
-        return picked;
     }
 
     private int port() {
