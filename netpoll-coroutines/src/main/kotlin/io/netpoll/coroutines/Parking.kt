@@ -5,12 +5,14 @@ import io.netpoll.poll.WaitWord
 import io.netpoll.poll.Waiter
 import kotlinx.coroutines.CancellableContinuation
 import kotlinx.coroutines.suspendCancellableCoroutine
+import kotlin.coroutines.coroutineContext
 import kotlin.coroutines.resume
 
 /**
- * A suspended coroutine parked in a [WaitWord]. It is both the waiter the unblocker resumes (in place
- * on a poller thread) and the continuation's cancellation handler, which takes it out of the word:
- * one object per suspension.
+ * A suspended coroutine parked in a [WaitWord] the general way (any dispatcher, any context): it is
+ * both the waiter the unblocker resumes and the continuation's cancellation handler, which takes it
+ * out of the word. One object per suspension, plus kotlinx's own per-suspension objects; the
+ * common case, a coroutine on its connection's poller, uses [Parker]'s reusable [ParkSlot] instead.
  */
 @PublishedApi
 internal class ContinuationWaiter(
@@ -42,21 +44,35 @@ internal class ContinuationWaiter(
  * Inline, so that it adds no suspending frame (and no continuation object) of its own to the reads
  * and flushes that call it.
  */
+internal suspend inline fun Parker.park(check: () -> Int) {
+    if (word.prepare()) return
+    if (check() != PollDesc.OK) {
+        word.finish()
+        return
+    }
+    val slot = slotFor(coroutineContext)
+    if (slot != null) slot.suspend() else word.suspendWithCancellableContinuation()
+    word.finish()
+}
+
+/** The general-purpose second half of [Parker.park], after NIL → WAIT: one [ContinuationWaiter] per suspension. Inline: no frame of its own. */
+internal suspend inline fun WaitWord.suspendWithCancellableContinuation(): Unit = suspendCancellableCoroutine { cont ->
+    val waiter = ContinuationWaiter(this, cont)
+    if (!commit(waiter)) {
+        // an unblock came between prepare and commit: do not suspend
+        cont.resume(Unit)
+    } else {
+        cont.invokeOnCancellation(waiter)
+    }
+}
+
+/** [WaitWord.park] for a word with no [Parker] of its own (a dial's connect wait). */
 internal suspend inline fun WaitWord.park(check: () -> Int) {
     if (prepare()) return
     if (check() != PollDesc.OK) {
         finish()
         return
     }
-    val word = this
-    suspendCancellableCoroutine { cont ->
-        val waiter = ContinuationWaiter(word, cont)
-        if (!word.commit(waiter)) {
-            // an unblock came between prepare and commit: do not suspend
-            cont.resume(Unit)
-        } else {
-            cont.invokeOnCancellation(waiter)
-        }
-    }
+    suspendWithCancellableContinuation()
     finish()
 }

@@ -23,6 +23,9 @@ public class PollerDispatcher private constructor(public val poller: Poller) : C
         poller.execute(block)
     }
 
+    /** How deeply resumptions in place are nested on the poller thread now ([resumeHere]); poller thread only. */
+    internal var nesting: Int = 0
+
     override fun toString(): String = "PollerDispatcher(${poller.name()})"
 
     public companion object {
@@ -34,6 +37,9 @@ public class PollerDispatcher private constructor(public val poller: Poller) : C
          * Coroutines dispatched to a poller that was closed are dropped with it.
          */
         public fun of(poller: Poller): PollerDispatcher = byPoller.computeIfAbsent(poller) { PollerDispatcher(it) }
+
+        /** Resumptions in place nested deeper than this are queued to the poller instead. */
+        internal const val MAX_NESTING: Int = 16
 
         internal fun forget(poller: Poller) {
             byPoller.remove(poller)

@@ -64,6 +64,22 @@ public class SuspendConnection(
     /** The underlying connection (shared with the Java API). */
     public val connection: NetConnection,
 ) : AutoCloseable {
+    private val pollerDispatcher = PollerDispatcher.of(connection.poller())
+
+    /** Parks readers in the read word (`pd.rg`); its slot is reused by every wait of a handler. */
+    private val readParker = Parker(connection.pollDesc().rg, pollerDispatcher)
+
+    /** Parks flushes waiting for room in the send queue. */
+    private val roomParker = Parker(connection.sender().room, pollerDispatcher)
+
+    init {
+        // a parked coroutine's job keeps a hook on each parker: drop it with the connection
+        connection.addCloseCallback {
+            readParker.dispose()
+            roomParker.dispose()
+        }
+    }
+
     /**
      * What is buffered now, zero-copy, never waiting: after `awaitReadable(n)` at least `n` bytes
      * are there. Asking for more than [Reader.len] throws [EofException]. Views stay valid until
@@ -164,7 +180,7 @@ public class SuspendConnection(
                         PollDesc.ERR_CLOSING -> throw c.closedError()
                     }
                     try {
-                        pd.rg.park { pd.check(PollDesc.READ) }
+                        readParker.park { pd.check(PollDesc.READ) }
                     } catch (e: CancellationException) {
                         throw e // an IllegalStateException too, but not a double wait
                     } catch (e: IllegalStateException) {
@@ -430,11 +446,12 @@ public class SuspendConnection(
 
     /** Sends what the socket takes now; true when the flush is complete (no suspending frame needed). */
     private fun sendNow(): Boolean {
-        connection.enterOrThrow()
+        // free (no atomic) when resumed in place inside the poller's read round of this connection
+        val token = connection.enterCallOrThrow()
         try {
             return connection.sender().send(true)
         } finally {
-            connection.leave()
+            connection.leaveCall(token)
         }
     }
 
@@ -474,7 +491,7 @@ public class SuspendConnection(
                 try {
                     // re-checked after WAIT is published: a deadline moved before that is seen here,
                     // one moved after it wakes this waiter
-                    sender.room.park {
+                    roomParker.park {
                         if (done() || !c.isActive || c.writeDeadlineNanos() != absolute) PollDesc.ERR_CLOSING else PollDesc.OK
                     }
                 } catch (e: CancellationException) {

@@ -1,0 +1,161 @@
+package io.netpoll.coroutines
+
+import io.netpoll.poll.WaitWord
+import io.netpoll.poll.Waiter
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.DisposableHandle
+import kotlinx.coroutines.InternalCoroutinesApi
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.ThreadContextElement
+import kotlin.coroutines.Continuation
+import kotlin.coroutines.ContinuationInterceptor
+import kotlin.coroutines.CoroutineContext
+import kotlin.coroutines.intrinsics.COROUTINE_SUSPENDED
+import kotlin.coroutines.intrinsics.suspendCoroutineUninterceptedOrReturn
+import kotlin.coroutines.resume
+import kotlin.coroutines.resumeWithException
+
+/**
+ * Parks coroutines in one [WaitWord] of one connection (its read word, or its send-room word) with
+ * no allocation per suspension in the common case: a coroutine running on the connection's own
+ * poller thread, dispatched by that poller's [PollerDispatcher], with no [ThreadContextElement] in
+ * its context (kotlinx's debug-mode coroutine id aside). Such a coroutine parks its raw continuation in a [ParkSlot] made once per coroutine
+ * context (in practice once per handler) and reused by every later wait; the poller resumes it in
+ * place, with no dispatch, no `CancellableContinuation`, no job-child node per wait. Any other
+ * coroutine parks through `suspendCancellableCoroutine` ([WaitWord.suspendWithCancellableContinuation]).
+ *
+ * Used by one waiting coroutine at a time (the word rejects a second: a double wait), from its
+ * poller thread; [dispose] from any thread.
+ */
+internal class Parker(
+    @JvmField val word: WaitWord,
+    @JvmField val dispatcher: PollerDispatcher,
+) {
+    /** The context [slot] was made for; `null` before the first wait. Poller thread only. */
+    private var slotContext: CoroutineContext? = null
+
+    /** The slot for [slotContext], or `null` when that context must take the general path. */
+    @Volatile
+    private var slot: ParkSlot? = null
+
+    /**
+     * The reusable slot for a coroutine in [context] about to park, or `null` when it must take the
+     * general path (another dispatcher, a thread-context element, not on the poller thread).
+     */
+    fun slotFor(context: CoroutineContext): ParkSlot? {
+        if (context === slotContext) {
+            return if (dispatcher.poller.inEventLoop()) slot else null
+        }
+        if (!dispatcher.poller.inEventLoop()) return null
+        slot?.dispose()
+        slotContext = context
+        val fast = context[ContinuationInterceptor] === dispatcher &&
+            context.fold(true) { ok, element -> ok && (element !is ThreadContextElement<*> || element.isDebugCoroutineId()) }
+        val s = if (fast) ParkSlot(this, context[Job]) else null
+        slot = s
+        s?.register()
+        return s
+    }
+
+    /** Drops the slot's registration with its job (the connection closed); a later wait makes a new one. */
+    fun dispose() {
+        slot?.dispose()
+    }
+}
+
+/**
+ * kotlinx.coroutines' debug-mode element (on with `-ea` or `-Dkotlinx.coroutines.debug`), which only
+ * appends the coroutine's id to the thread name while it runs: a coroutine resumed in place by the
+ * poller keeps the fast path and the poller thread keeps its own name. Every other
+ * [ThreadContextElement] (MDC and the like) takes the general path, which applies it.
+ */
+private fun ThreadContextElement<*>.isDebugCoroutineId(): Boolean = javaClass.name == "kotlinx.coroutines.CoroutineId"
+
+/**
+ * One coroutine context's parking place in a [Parker]'s word: the [Waiter] the word holds while the
+ * coroutine is parked, and the cancellation hook registered once with that context's job.
+ *
+ * State (besides the word's own): [cont] is the parked continuation, set by the parking coroutine
+ * before its commit (the word's CAS publishes it) and taken (set back to null) by whoever moved the
+ * word off this slot: the unblocker in [wake], or [invoke] after its cancel CAS. [cancelling] goes
+ * null → the cancellation exception once, when the job starts cancelling (any thread); the parking coroutine checks it
+ * after committing, so a cancellation that lands between its checks and its commit is not lost.
+ */
+internal class ParkSlot(
+    private val parker: Parker,
+    private val job: Job?,
+) : Waiter, (Throwable?) -> Unit {
+    private var cont: Continuation<Unit>? = null
+
+    /** Null until the job starts cancelling, then what a parked or later wait resumes with. */
+    @Volatile
+    private var cancelling: CancellationException? = null
+
+    @Volatile
+    private var handle: DisposableHandle? = null
+
+    @OptIn(InternalCoroutinesApi::class)
+    fun register() {
+        // onCancelling: the hook must run while the coroutine is still parked, before the job can complete
+        handle = job?.invokeOnCompletion(onCancelling = true, invokeImmediately = true, handler = this)
+    }
+
+    fun dispose() {
+        handle?.dispose()
+    }
+
+    /** Parks the caller's continuation here (WAIT → this slot) or returns at once; see the class comment. */
+    suspend fun suspend(): Unit = suspendCoroutineUninterceptedOrReturn { c ->
+        val word = parker.word
+        cont = c
+        if (!word.commit(this)) {
+            cont = null // an unblock came between prepare and commit: do not suspend
+            return@suspendCoroutineUninterceptedOrReturn Unit
+        }
+        val cancelled = cancelling
+        if (cancelled != null && word.cancel(this)) {
+            cont = null
+            throw cancelled
+        }
+        COROUTINE_SUSPENDED
+    }
+
+    /** An unblock took this slot out of the word: resume the coroutine on its poller. */
+    override fun wake() {
+        val c = cont ?: throw IllegalStateException("woken with no parked continuation")
+        cont = null
+        parker.dispatcher.resumeHere(c)
+    }
+
+    /** The job's cancellation hook: take a parked coroutine out of the word and resume it with the job's cancellation. */
+    override fun invoke(cause: Throwable?) {
+        if (cause == null) return // completed normally: nothing parked under it any more
+        val e = cause as? CancellationException ?: CancellationException("job failed", cause)
+        cancelling = e
+        if (parker.word.cancel(this)) {
+            val c = cont ?: throw IllegalStateException("cancelled with no parked continuation")
+            cont = null
+            parker.dispatcher.poller.execute { c.resumeWithException(e) }
+        }
+    }
+
+    override fun toString(): String = "ParkSlot($job)"
+}
+
+/**
+ * Resumes [c] here when on the poller thread and not already nested too deeply in resumptions
+ * (a coroutine resumed in place may itself wake another, e.g. by closing its connection); otherwise
+ * queues it to the poller.
+ */
+internal fun PollerDispatcher.resumeHere(c: Continuation<Unit>) {
+    if (poller.inEventLoop() && nesting < PollerDispatcher.MAX_NESTING) {
+        nesting++
+        try {
+            c.resume(Unit)
+        } finally {
+            nesting--
+        }
+    } else {
+        poller.execute { c.resume(Unit) }
+    }
+}
