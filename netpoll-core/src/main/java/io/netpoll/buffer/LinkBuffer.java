@@ -23,9 +23,10 @@ import java.nio.charset.StandardCharsets;
  * kernel read and after every completed send), so an idle connection costs no buffer memory.
  *
  * <p><b>Threads.</b> One reader thread and one writer thread may use a buffer at the same time.
- * They meet only at {@link #len()} (a volatile count the writer raises at flush and the reader lowers
- * as it consumes), at each node's {@code sealed} flag, and at the last node's {@code next} link
- * (see {@link Node}). Two readers, or two writers, at once are not safe; neither is {@link #close()}
+ * They meet only at {@link #len()} (the difference of two counters, each with a single writing
+ * thread: bytes published, which the writer raises at flush, and bytes consumed, which the reader
+ * raises as it consumes, so neither side needs an atomic read-modify-write), at each node's
+ * {@code sealed} flag, and at the last node's {@code next} link (see {@link Node}). Two readers, or two writers, at once are not safe; neither is {@link #close()}
  * while either side is in use, nor {@link #append} of a buffer another thread still uses.
  *
  * <p><b>Errors.</b> Reading past {@link #len()} throws {@link EofException} and consumes nothing;
@@ -38,11 +39,14 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     /** Below this, writeDirect copies: referencing costs a node, copying small data is cheaper. */
     static final int DIRECT_THRESHOLD = 4096;
 
-    private static final VarHandle LENGTH;
+    private static final VarHandle WRITTEN;
+    private static final VarHandle CONSUMED;
 
     static {
         try {
-            LENGTH = MethodHandles.lookup().findVarHandle(LinkBuffer.class, "length", int.class);
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            WRITTEN = l.findVarHandle(LinkBuffer.class, "written", long.class);
+            CONSUMED = l.findVarHandle(LinkBuffer.class, "consumed", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -50,8 +54,18 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     private final BufferPool pool;
 
-    /** Published readable bytes: raised by the writer at flush, lowered by the reader as it consumes. */
-    @SuppressWarnings("unused") private volatile int length;
+    /**
+     * Bytes published since creation. Written by the writer only, at flush, with a volatile store, so
+     * that a flush and the writer's next volatile read are not reordered: the connection's send
+     * handshake needs that (the writer flushes, then reads the send state; the reader stores the send
+     * state, then reads {@link #len()}).
+     */
+    private long written;
+    /**
+     * Bytes consumed since creation. Written by the reader only, with release stores (the reader reads
+     * it plainly; other threads read it with acquire); never above {@link #written}.
+     */
+    private long consumed;
     private volatile boolean closed;
 
     // reader side
@@ -61,8 +75,6 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     private int scratchCount;
     /** Bytes described by the last {@link #fillIov}. */
     private long iovBytes;
-    /** Bytes consumed since creation; reader side only (it only grows). */
-    private long consumedTotal;
 
     // writer side
     private Node tail;
@@ -106,23 +118,32 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         return available();
     }
 
+    /**
+     * Readable bytes, from any thread. The consumed count is read first: the published count read
+     * after it can only be larger, so the difference is never negative.
+     */
     private int available() {
-        return (int) LENGTH.getVolatile(this);
+        long c = (long) CONSUMED.getAcquire(this);
+        return (int) ((long) WRITTEN.getVolatile(this) - c);
+    }
+
+    /** Readable bytes, on the reader thread (its own counter needs no ordering). */
+    private int readerLen() {
+        return (int) ((long) WRITTEN.getAcquire(this) - consumed);
     }
 
     /** Throws unless {@code n} bytes are readable. */
     private void need(int n) throws EofException {
         open();
         checkSize(n);
-        int l = available();
+        int l = readerLen();
         if (n > l) {
             throw new EofException(n, l);
         }
     }
 
     private void consumed(int n) {
-        consumedTotal += n;
-        LENGTH.getAndAdd(this, -n);
+        CONSUMED.setRelease(this, consumed + n);
     }
 
     /**
@@ -130,7 +151,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
      * two readings tells whether the reader made progress, whatever the writer appended meanwhile.
      */
     public long consumedTotal() {
-        return consumedTotal;
+        return consumed;
     }
 
     /** The node the next byte is in, stepping past consumed, sealed nodes. Only when len() > 0. */
@@ -239,7 +260,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         open();
         int i = indexOf(delim, 0);
         if (i < 0) {
-            int l = available();
+            int l = readerLen();
             throw new EofException(l + 1, l);
         }
         return next(i + 1);
@@ -249,7 +270,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     public int indexOf(byte delim, int from) {
         open();
         checkSize(from);
-        int l = available();
+        int l = readerLen();
         if (from >= l) {
             return -1;
         }
@@ -278,7 +299,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     @Override
     public byte peekByte(int offset) {
         open();
-        int l = available();
+        int l = readerLen();
         if (offset < 0 || offset >= l) {
             throw new IndexOutOfBoundsException("offset " + offset + " of " + l + " readable bytes");
         }
@@ -294,7 +315,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     @Override
     public int peekInt(int offset) {
         open();
-        int l = available();
+        int l = readerLen();
         if (offset < 0 || offset > l - 4) {
             throw new IndexOutOfBoundsException("int at offset " + offset + " of " + l + " readable bytes");
         }
@@ -454,7 +475,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         }
         tail = nd;
         flushNode = nd;
-        LENGTH.set(this, (int) LENGTH.get(this) + nd.end - nd.read);
+        written += nd.end - nd.read;
     }
 
     @Override
@@ -470,7 +491,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         if (n == null || cur == null) {
             return; // nothing held (or the writer is starting a new chain right now)
         }
-        cur = available() > 0 ? current() : settle(cur);
+        cur = readerLen() > 0 ? current() : settle(cur);
         while (n != cur) {
             Node next = n.next();
             n.chunk.release();
@@ -724,10 +745,9 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             }
         }
         unflushed += n;
-        // other is this thread's alone for the call (see the contract), so a plain length update does
+        // other is this thread's alone for the call (see the contract), so a plain counter update does
         other.advance(n);
-        other.consumedTotal += n;
-        LENGTH.set(other, (int) LENGTH.get(other) - n);
+        other.consumed += n;
         other.release();
     }
 
@@ -748,7 +768,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         }
         flushNode = t;
         unflushed = 0;
-        LENGTH.getAndAdd(this, delta);
+        WRITTEN.setVolatile(this, written + delta);
     }
 
     /**
@@ -843,7 +863,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             throw new IllegalArgumentException("fillIov(maxIov=" + maxIov + ", maxBytes=" + maxBytes + ")");
         }
         checkIov(iov, maxIov);
-        int l = available();
+        int l = readerLen();
         iovBytes = 0;
         if (l == 0) {
             return 0;
@@ -909,7 +929,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             n = next;
         }
         head = readNode = tail = flushNode = null;
-        LENGTH.setVolatile(this, 0);
+        CONSUMED.setRelease(this, (long) WRITTEN.getVolatile(this));
         unflushed = 0;
     }
 
