@@ -731,24 +731,65 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             other.release();
             return;
         }
-        Node c = other.current();
-        int left = n;
-        while (left > 0) {
-            int k = Math.min(c.readable(), left);
-            if (k > 0) {
-                c.chunk.retain();
-                link(new Node(c.chunk, c.read, c.read + k, c.read + k, true));
-                left -= k;
+        if (!adoptNodes(other)) {
+            Node c = other.current();
+            int left = n;
+            while (left > 0) {
+                int k = Math.min(c.readable(), left);
+                if (k > 0) {
+                    c.chunk.retain();
+                    link(new Node(c.chunk, c.read, c.read + k, c.read + k, true));
+                    left -= k;
+                }
+                if (left > 0) {
+                    c = c.next();
+                }
             }
-            if (left > 0) {
-                c = c.next();
-            }
+            other.advance(n);
         }
         unflushed += n;
         // other is this thread's alone for the call (see the contract), so a plain counter update does
-        other.advance(n);
         other.consumed += n;
         other.release();
+    }
+
+    /**
+     * append's fast path, when {@code other} holds no unflushed or booked bytes (a slice, say): its
+     * nodes with readable bytes move to the end of this chain as they are, with no new node and no
+     * reference count change, and {@code other} is left with no node. Its consumed nodes are freed as
+     * its release() would. False, with nothing changed, when {@code other} does not qualify.
+     */
+    private boolean adoptNodes(LinkBuffer other) {
+        if (other.unflushed != 0 || other.bookedCount != 0) {
+            return false;
+        }
+        Node first = other.current();
+        Node last = other.tail;
+        for (Node nd = first; ; nd = nd.next()) {
+            if (nd.malloc != nd.end) {
+                return false;
+            }
+            if (nd == last) {
+                break;
+            }
+        }
+        for (Node nd = other.head; nd != first; ) {
+            Node next = nd.next();
+            nd.chunk.release();
+            nd = next;
+        }
+        other.head = other.readNode = other.tail = other.flushNode = null;
+        for (Node nd = first; nd != null; ) {
+            Node next = nd == last ? null : nd.next();
+            if (nd.readable() > 0) {
+                nd.moveOut();
+                link(nd);
+            } else {
+                nd.chunk.release();
+            }
+            nd = next;
+        }
+        return true;
     }
 
     @Override

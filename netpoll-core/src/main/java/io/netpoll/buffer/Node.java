@@ -70,6 +70,20 @@ final class Node {
         this.readOnly = readOnly;
     }
 
+    /**
+     * A node that leaves a chain no other thread uses to join another one ({@link LinkBuffer#append}):
+     * its readable bytes become unpublished bytes there (flush publishes them again), it is unsealed
+     * and unlinked, and it has no room to write. Plain writes: the link that puts it in the new chain
+     * publishes them.
+     */
+    void moveOut() {
+        malloc = end;
+        cap = end;
+        end = read;
+        NEXT.set(this, null);
+        SEALED.set(this, false);
+    }
+
     Node next() {
         return (Node) NEXT.getAcquire(this);
     }
