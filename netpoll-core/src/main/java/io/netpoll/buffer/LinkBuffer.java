@@ -39,6 +39,9 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     /** Below this, writeDirect copies: referencing costs a node, copying small data is cheaper. */
     static final int DIRECT_THRESHOLD = 4096;
 
+    /** {@link #written} of a closed buffer. */
+    private static final long CLOSED = Long.MIN_VALUE;
+
     private static final VarHandle WRITTEN;
     private static final VarHandle CONSUMED;
 
@@ -58,7 +61,8 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
      * Bytes published since creation. Written by the writer only, at flush, with a volatile store, so
      * that a flush and the writer's next volatile read are not reordered: the connection's send
      * handshake needs that (the writer flushes, then reads the send state; the reader stores the send
-     * state, then reads {@link #len()}).
+     * state, then reads {@link #len()}). {@link #CLOSED} once closed, so the check every call makes
+     * for that is the same load as the length's.
      */
     private long written;
     /**
@@ -66,23 +70,22 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
      * it plainly; other threads read it with acquire); never above {@link #written}.
      */
     private long consumed;
-    private volatile boolean closed;
 
     // reader side
     private Node head;
     private Node readNode;
+    /** Scratch chunks of assembled views, freed at release(): the non-null prefix. */
     private Chunk[] scratch;
-    private int scratchCount;
     /** Bytes described by the last {@link #fillIov}. */
-    private long iovBytes;
+    private int iovBytes;
 
     // writer side
     private Node tail;
     /** First node that may hold unflushed bytes. */
     private Node flushNode;
     private int unflushed;
+    /** Chunks of a {@link #book} not yet acked: the non-null prefix. */
     private Chunk[] booked;
-    private int bookedCount;
 
     /** An empty buffer drawing memory from the default pool. */
     public LinkBuffer() {
@@ -99,9 +102,13 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     }
 
     private void open() {
-        if (closed) {
-            throw new IllegalStateException("LinkBuffer is closed");
+        if ((long) WRITTEN.getAcquire(this) == CLOSED) {
+            throw closedError();
         }
+    }
+
+    private static IllegalStateException closedError() {
+        return new IllegalStateException("LinkBuffer is closed");
     }
 
     private static void checkSize(int n) {
@@ -114,29 +121,28 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     @Override
     public int len() {
-        open();
-        return available();
-    }
-
-    /**
-     * Readable bytes, from any thread. The consumed count is read first: the published count read
-     * after it can only be larger, so the difference is never negative.
-     */
-    private int available() {
+        // the consumed count first: the published count read after it can only be larger
         long c = (long) CONSUMED.getAcquire(this);
-        return (int) ((long) WRITTEN.getVolatile(this) - c);
+        long w = (long) WRITTEN.getVolatile(this);
+        if (w == CLOSED) {
+            throw closedError();
+        }
+        return (int) (w - c);
     }
 
-    /** Readable bytes, on the reader thread (its own counter needs no ordering). */
+    /** Readable bytes, on the reader thread (its own counter needs no ordering); throws if closed. */
     private int readerLen() {
-        return (int) ((long) WRITTEN.getAcquire(this) - consumed);
+        long w = (long) WRITTEN.getAcquire(this);
+        if (w == CLOSED) {
+            throw closedError();
+        }
+        return (int) (w - consumed);
     }
 
     /** Throws unless {@code n} bytes are readable. */
     private void need(int n) throws EofException {
-        open();
-        checkSize(n);
         int l = readerLen();
+        checkSize(n);
         if (n > l) {
             throw new EofException(n, l);
         }
@@ -157,6 +163,11 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     /** The node the next byte is in, stepping past consumed, sealed nodes. Only when len() > 0. */
     private Node current() {
         Node n = readNode;
+        if (n.read != n.end) {
+            // unread bytes in the read node: it is the current one, sealed or not (end only grows
+            // while the node is the writer's, so a stale end here is never past the real one)
+            return n;
+        }
         while (n.finished()) {
             Node next = n.next();
             if (next == null || next == Node.TOMBSTONE) {
@@ -202,12 +213,18 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     /** Copies the next n bytes (spanning nodes) into scratch memory freed at release(). */
     private ByteBuffer assemble(int n) {
         Chunk s = pool.allocate(n);
+        int i = 0;
         if (scratch == null) {
             scratch = new Chunk[4];
-        } else if (scratchCount == scratch.length) {
-            scratch = java.util.Arrays.copyOf(scratch, scratchCount * 2);
+        } else {
+            while (i < scratch.length && scratch[i] != null) {
+                i++;
+            }
+            if (i == scratch.length) {
+                scratch = java.util.Arrays.copyOf(scratch, i * 2);
+            }
         }
-        scratch[scratchCount++] = s;
+        scratch[i] = s;
         ByteBuffer out = s.buf.slice(0, n);
         Node c = readNode;
         int pos = c.read;
@@ -298,7 +315,6 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     @Override
     public byte peekByte(int offset) {
-        open();
         int l = readerLen();
         if (offset < 0 || offset >= l) {
             throw new IndexOutOfBoundsException("offset " + offset + " of " + l + " readable bytes");
@@ -314,7 +330,6 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     @Override
     public int peekInt(int offset) {
-        open();
         int l = readerLen();
         if (offset < 0 || offset > l - 4) {
             throw new IndexOutOfBoundsException("int at offset " + offset + " of " + l + " readable bytes");
@@ -478,14 +493,18 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         written += nd.end - nd.read;
     }
 
+    private void freeScratch() {
+        Chunk[] s = scratch;
+        for (int i = 0; s != null && i < s.length && s[i] != null; i++) {
+            s[i].release();
+            s[i] = null;
+        }
+    }
+
     @Override
     public void release() {
         open();
-        for (int i = 0; i < scratchCount; i++) {
-            scratch[i].release();
-            scratch[i] = null;
-        }
-        scratchCount = 0;
+        freeScratch();
         Node n = head;
         Node cur = readNode;
         if (n == null || cur == null) {
@@ -760,7 +779,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
      * its release() would. False, with nothing changed, when {@code other} does not qualify.
      */
     private boolean adoptNodes(LinkBuffer other) {
-        if (other.unflushed != 0 || other.bookedCount != 0) {
+        if (other.unflushed != 0 || other.booking()) {
             return false;
         }
         Node first = other.current();
@@ -838,7 +857,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         if (size <= 0 || maxIov <= 0) {
             throw new IllegalArgumentException("book(" + size + ", maxIov=" + maxIov + ")");
         }
-        if (bookedCount > 0) {
+        if (booking()) {
             throw new IllegalStateException("book() again before bookAck()");
         }
         int count = Math.min(maxIov, (size + BufferPool.MAX_CHUNK - 1) / BufferPool.MAX_CHUNK);
@@ -846,6 +865,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         if (booked == null || booked.length < count) {
             booked = new Chunk[Math.max(4, count)];
         }
+        // booked[count] (if any) is null: bookAck and close clear every slot they use
         int left = size;
         for (int i = 0; i < count; i++) {
             Chunk c = pool.allocate(Math.max(1, Math.min(left, BufferPool.MAX_CHUNK)));
@@ -854,8 +874,21 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             iov.putLong(i * 16 + 8, c.capacity());
             left -= c.capacity();
         }
-        bookedCount = count;
         return count;
+    }
+
+    /** Writer: a {@link #book} is waiting for its {@link #bookAck}. */
+    private boolean booking() {
+        return booked != null && booked[0] != null;
+    }
+
+    /** Writer: the number of booked chunks. */
+    private int bookedCount() {
+        int i = 0;
+        while (booked != null && i < booked.length && booked[i] != null) {
+            i++;
+        }
+        return i;
     }
 
     /**
@@ -866,6 +899,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     public void bookAck(int n) {
         open();
         checkSize(n);
+        int bookedCount = bookedCount();
         long bookedBytes = 0;
         for (int i = 0; i < bookedCount; i++) {
             bookedBytes += booked[i].capacity();
@@ -887,7 +921,6 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
                 c.release();
             }
         }
-        bookedCount = 0;
         if (n > 0) {
             seal();
         }
@@ -912,7 +945,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         long limit = Math.min(l, maxBytes);
         Node c = current();
         int count = 0;
-        long total = 0;
+        int total = 0;
         while (count < maxIov && total < limit) {
             int k = (int) Math.min(c.readable(), limit - total);
             if (k > 0) {
@@ -949,20 +982,15 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
      */
     @Override
     public void close() {
-        if (closed) {
+        if (isClosed()) {
             return;
         }
-        closed = true;
-        for (int i = 0; i < scratchCount; i++) {
-            scratch[i].release();
-            scratch[i] = null;
-        }
-        scratchCount = 0;
-        for (int i = 0; i < bookedCount; i++) {
+        WRITTEN.setVolatile(this, CLOSED);
+        freeScratch();
+        for (int i = 0, k = bookedCount(); i < k; i++) {
             booked[i].release();
             booked[i] = null;
         }
-        bookedCount = 0;
         Node n = head;
         while (n != null && n != Node.TOMBSTONE) {
             Node next = n.next();
@@ -970,16 +998,15 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             n = next;
         }
         head = readNode = tail = flushNode = null;
-        CONSUMED.setRelease(this, (long) WRITTEN.getVolatile(this));
         unflushed = 0;
     }
 
     public boolean isClosed() {
-        return closed;
+        return (long) WRITTEN.getVolatile(this) == CLOSED;
     }
 
     @Override
     public String toString() {
-        return "LinkBuffer[len=" + available() + " unflushed=" + unflushed + (closed ? " closed" : "") + "]";
+        return isClosed() ? "LinkBuffer[closed]" : "LinkBuffer[len=" + len() + " unflushed=" + unflushed + "]";
     }
 }
