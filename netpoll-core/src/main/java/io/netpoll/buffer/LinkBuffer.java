@@ -84,8 +84,8 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     /** First node that may hold unflushed bytes. */
     private Node flushNode;
     private int unflushed;
-    /** Chunks of a {@link #book} not yet acked: the non-null prefix. */
-    private Chunk[] booked;
+    /** The chunks of a {@link #book} until its {@link #bookAck}; made at the first book(). */
+    private Booking booking;
 
     /** An empty buffer drawing memory from the default pool. */
     public LinkBuffer() {
@@ -779,7 +779,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
      * its release() would. False, with nothing changed, when {@code other} does not qualify.
      */
     private boolean adoptNodes(LinkBuffer other) {
-        if (other.unflushed != 0 || other.booking()) {
+        if (other.unflushed != 0 || other.booking != null && other.booking.active()) {
             return false;
         }
         Node first = other.current();
@@ -857,38 +857,16 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         if (size <= 0 || maxIov <= 0) {
             throw new IllegalArgumentException("book(" + size + ", maxIov=" + maxIov + ")");
         }
-        if (booking()) {
+        if (booking != null && booking.active()) {
             throw new IllegalStateException("book() again before bookAck()");
         }
         int count = Math.min(maxIov, (size + BufferPool.MAX_CHUNK - 1) / BufferPool.MAX_CHUNK);
         checkIov(iov, count);
-        if (booked == null || booked.length < count) {
-            booked = new Chunk[Math.max(4, count)];
+        if (booking == null) {
+            booking = new Booking();
         }
-        // booked[count] (if any) is null: bookAck and close clear every slot they use
-        int left = size;
-        for (int i = 0; i < count; i++) {
-            Chunk c = pool.allocate(Math.max(1, Math.min(left, BufferPool.MAX_CHUNK)));
-            booked[i] = c;
-            iov.putLong(i * 16, c.address);
-            iov.putLong(i * 16 + 8, c.capacity());
-            left -= c.capacity();
-        }
+        booking.reserve(pool, size, count, iov);
         return count;
-    }
-
-    /** Writer: a {@link #book} is waiting for its {@link #bookAck}. */
-    private boolean booking() {
-        return booked != null && booked[0] != null;
-    }
-
-    /** Writer: the number of booked chunks. */
-    private int bookedCount() {
-        int i = 0;
-        while (booked != null && i < booked.length && booked[i] != null) {
-            i++;
-        }
-        return i;
     }
 
     /**
@@ -899,19 +877,15 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     public void bookAck(int n) {
         open();
         checkSize(n);
-        int bookedCount = bookedCount();
-        long bookedBytes = 0;
-        for (int i = 0; i < bookedCount; i++) {
-            bookedBytes += booked[i].capacity();
-        }
+        Booking b = booking;
+        long bookedBytes = b == null ? 0 : b.bytes();
         if (n > bookedBytes) {
             // nothing changes: the caller may still ack the right count, or close() frees the booking
             throw new IllegalArgumentException("bookAck(" + n + ") exceeds the " + bookedBytes + " booked bytes");
         }
         int left = n;
-        for (int i = 0; i < bookedCount; i++) {
-            Chunk c = booked[i];
-            booked[i] = null;
+        for (int i = 0, count = b == null ? 0 : b.count(); i < count; i++) {
+            Chunk c = b.take(i);
             if (left > 0) {
                 int k = Math.min(left, c.capacity());
                 link(new Node(c, 0, k, c.capacity(), false));
@@ -920,6 +894,9 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             } else {
                 c.release();
             }
+        }
+        if (b != null) {
+            b.done();
         }
         if (n > 0) {
             seal();
@@ -985,11 +962,12 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         if (isClosed()) {
             return;
         }
-        WRITTEN.setVolatile(this, CLOSED);
+        // a release store: no thread may use the buffer while it closes, so a later call sees this
+        // through whatever ordered it after close() (a volatile store would only add a fence)
+        WRITTEN.setRelease(this, CLOSED);
         freeScratch();
-        for (int i = 0, k = bookedCount(); i < k; i++) {
-            booked[i].release();
-            booked[i] = null;
+        if (booking != null) {
+            booking.freeAll();
         }
         Node n = head;
         while (n != null && n != Node.TOMBSTONE) {
