@@ -4,7 +4,6 @@ import io.netpoll.poll.PollerThread;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -14,7 +13,8 @@ import java.util.concurrent.atomic.LongAdder;
  * needs no copy).
  *
  * <p><b>Where chunks live.</b> A shared stack per size class (a short lock per push or pop of a
- * batch), and on each poller thread a small private cache for the classes up to 64 KiB (no lock at
+ * batch, which also covers that class's accounting, so a chunk taken or given back costs that lock
+ * and no other atomic), and on each poller thread a small private cache for the classes up to 64 KiB (no lock at
  * all) that refills from and spills to the shared stacks in batches. Chunks freed on one thread may
  * be reused on another.
  *
@@ -61,9 +61,9 @@ public final class BufferPool {
 
     private final long maxPooledBytes;
     private final Stack[] stacks = new Stack[CLASSES];
-    private final AtomicLong sharedPooledBytes = new AtomicLong();
-    private final LongAdder sharedAllocated = new LongAdder();
-    private final LongAdder sharedFreed = new LongAdder();
+    /** Unpooled chunks (above {@link #MAX_CHUNK}) handed out and freed; pooled ones count in their stack. */
+    private final LongAdder unpooledAllocated = new LongAdder();
+    private final LongAdder unpooledFreed = new LongAdder();
     private final CopyOnWriteArrayList<Cache> caches = new CopyOnWriteArrayList<>();
 
     /** A pool whose shared stacks keep at most {@code maxPooledBytes}. */
@@ -73,7 +73,7 @@ public final class BufferPool {
         }
         this.maxPooledBytes = maxPooledBytes;
         for (int i = 0; i < CLASSES; i++) {
-            stacks[i] = new Stack();
+            stacks[i] = new Stack(classSize(i));
         }
     }
 
@@ -102,7 +102,7 @@ public final class BufferPool {
     Chunk allocate(int size) {
         if (size > MAX_CHUNK) {
             Chunk c = new Chunk(ByteBuffer.allocateDirect(size), UNPOOLED, this);
-            sharedAllocated.add(size);
+            unpooledAllocated.add(size);
             return c;
         }
         int cls = classOf(size);
@@ -110,8 +110,7 @@ public final class BufferPool {
         if (cache != null) {
             return cache.allocate(cls);
         }
-        sharedAllocated.add(classSize(cls));
-        Chunk c = stacks[cls].pop(this);
+        Chunk c = stacks[cls].pop();
         return c != null ? c : newChunk(cls);
     }
 
@@ -133,7 +132,7 @@ public final class BufferPool {
             poison(c);
         }
         if (c.sizeClass == UNPOOLED) {
-            sharedFreed.add(c.capacity());
+            unpooledFreed.add(c.capacity());
             return;
         }
         Cache cache = c.sizeClass < CACHED_CLASSES ? localCache() : null;
@@ -141,18 +140,28 @@ public final class BufferPool {
             cache.free(c);
             return;
         }
-        sharedFreed.add(c.capacity());
-        pushShared(c);
+        pushShared(c, true);
     }
 
-    private void pushShared(Chunk c) {
-        int size = c.capacity();
-        if (sharedPooledBytes.get() + size > maxPooledBytes) {
-            return; // over the bound: let the garbage collector have it
+    /**
+     * Gives {@code c} to its shared stack, or drops it (the garbage collector has it) when the stacks
+     * are at the bound. {@code freed}: it comes from a buffer (counted as freed), not from a cache.
+     */
+    private void pushShared(Chunk c, boolean freed) {
+        // a racy sum (the old check was one too): the bound is kept within a few chunks
+        boolean keep = sharedPooledBytes() + c.capacity() <= maxPooledBytes;
+        if (keep) {
+            c.reset();
         }
-        c.reset();
-        stacks[c.sizeClass].push(c);
-        sharedPooledBytes.addAndGet(size);
+        stacks[c.sizeClass].push(c, keep, freed);
+    }
+
+    private long sharedPooledBytes() {
+        long n = 0;
+        for (Stack s : stacks) {
+            n += s.get(Stack.POOLED);
+        }
+        return n;
     }
 
     private static void poison(Chunk c) {
@@ -182,7 +191,10 @@ public final class BufferPool {
 
     /** Bytes of pooled and unpooled chunks handed out and not yet freed. */
     public long bytesInUse() {
-        long n = sharedAllocated.sum() - sharedFreed.sum();
+        long n = unpooledAllocated.sum() - unpooledFreed.sum();
+        for (Stack s : stacks) {
+            n += s.get(Stack.ALLOCATED) - s.get(Stack.FREED);
+        }
         for (Cache c : caches) {
             n += c.allocatedBytes() - c.freedBytes();
         }
@@ -191,7 +203,7 @@ public final class BufferPool {
 
     /** Bytes of free chunks kept for reuse (shared stacks and poller caches). */
     public long bytesPooled() {
-        long n = sharedPooledBytes.get();
+        long n = sharedPooledBytes();
         for (Cache c : caches) {
             n += c.cachedBytes();
         }
@@ -208,28 +220,61 @@ public final class BufferPool {
             cache.flush();
         }
         for (Stack s : stacks) {
-            long dropped = s.trim();
-            if (dropped > 0) {
-                sharedPooledBytes.addAndGet(-dropped);
-            }
+            s.trim();
         }
     }
 
-    /** A size class's shared free chunks; all fields guarded by the stack's monitor. */
+    /**
+     * A size class's shared free chunks and their accounting; all fields guarded by the stack's
+     * monitor. The byte counters are written with opaque stores so they can be summed from any
+     * thread without the lock.
+     */
     private static final class Stack {
+        private static final java.lang.invoke.VarHandle LONGS =
+                java.lang.invoke.MethodHandles.arrayElementVarHandle(long[].class);
+        /** Bytes of the chunks in this stack. */
+        static final int POOLED = 0;
+        /** Bytes handed out straight from this stack (or newly made for it), and given back to it. */
+        static final int ALLOCATED = 1;
+        static final int FREED = 2;
+
+        private final int chunkSize;
+        private final long[] bytes = new long[3];
         private Chunk[] items = new Chunk[16];
         private int size;
         /** The smallest size since the last trim: that many chunks were never needed. */
         private int lowWater;
 
-        synchronized void push(Chunk c) {
+        Stack(int chunkSize) {
+            this.chunkSize = chunkSize;
+        }
+
+        long get(int which) {
+            return (long) LONGS.getOpaque(bytes, which);
+        }
+
+        private void add(int which, long delta) {
+            LONGS.setOpaque(bytes, which, bytes[which] + delta);
+        }
+
+        /** Keeps {@code c} unless {@code !keep}; counts it as freed if {@code freed}. */
+        synchronized void push(Chunk c, boolean keep, boolean freed) {
+            if (freed) {
+                add(FREED, chunkSize);
+            }
+            if (!keep) {
+                return;
+            }
             if (size == items.length) {
                 items = java.util.Arrays.copyOf(items, size * 2);
             }
             items[size++] = c;
+            add(POOLED, chunkSize);
         }
 
-        synchronized Chunk pop(BufferPool pool) {
+        /** A chunk handed out (counted as allocated); null if the stack is empty (make one). */
+        synchronized Chunk pop() {
+            add(ALLOCATED, chunkSize);
             if (size == 0) {
                 return null;
             }
@@ -238,39 +283,31 @@ public final class BufferPool {
             if (size < lowWater) {
                 lowWater = size;
             }
-            pool.sharedPooledBytes.addAndGet(-c.capacity());
+            add(POOLED, -chunkSize);
             return c;
         }
 
-        /** Pops up to {@code max} chunks into {@code out}; returns how many. */
-        synchronized int popBatch(Chunk[] out, int max, BufferPool pool) {
+        /** Pops up to {@code max} chunks into {@code out} (for a cache); returns how many. */
+        synchronized int popBatch(Chunk[] out, int max) {
             int n = Math.min(max, size);
-            long bytes = 0;
             for (int i = 0; i < n; i++) {
-                Chunk c = items[--size];
+                out[i] = items[--size];
                 items[size] = null;
-                bytes += c.capacity();
-                out[i] = c;
             }
             if (size < lowWater) {
                 lowWater = size;
             }
-            if (bytes > 0) {
-                pool.sharedPooledBytes.addAndGet(-bytes);
-            }
+            add(POOLED, -(long) n * chunkSize);
             return n;
         }
 
-        synchronized long trim() {
+        synchronized void trim() {
             int drop = Math.min(lowWater, size);
-            long bytes = 0;
             for (int i = 0; i < drop; i++) {
-                Chunk c = items[--size];
-                items[size] = null;
-                bytes += c.capacity();
+                items[--size] = null;
             }
+            add(POOLED, -(long) drop * chunkSize);
             lowWater = size;
-            return bytes;
         }
     }
 
@@ -318,7 +355,7 @@ public final class BufferPool {
             int size = classSize(cls);
             add(ALLOCATED, size);
             if (counts[cls] == 0) {
-                int got = pool.stacks[cls].popBatch(slots[cls], slots[cls].length / 2, pool);
+                int got = pool.stacks[cls].popBatch(slots[cls], slots[cls].length / 2);
                 counts[cls] = got;
                 add(CACHED, (long) got * size);
                 if (got == 0) {
@@ -350,7 +387,7 @@ public final class BufferPool {
                 Chunk c = s[--counts[cls]];
                 s[counts[cls]] = null;
                 add(CACHED, -c.capacity());
-                pool.pushShared(c);
+                pool.pushShared(c, false);
             }
         }
 

@@ -16,6 +16,11 @@ import java.nio.ByteBuffer;
  * that shares it ({@link #retain}, any thread holding a node); -1 by each node freed
  * ({@link #release}); the thread that takes it to 0 recycles the chunk. Below 0 is impossible and
  * throws (a double release).
+ *
+ * <p>Only a holder changes the count, so a holder that reads 1 is the only one: nobody else can
+ * change it concurrently, and a plain (release) store of the new count does instead of an atomic
+ * read-modify-write. The read is an acquire, so the memory accesses of a holder that let go just
+ * before happen before this thread reuses the chunk.
  */
 final class Chunk {
     private static final VarHandle REFS;
@@ -49,6 +54,10 @@ final class Chunk {
     }
 
     void retain() {
+        if ((int) REFS.getAcquire(this) == 1) {
+            REFS.setRelease(this, 2);
+            return;
+        }
         int r = (int) REFS.getAndAdd(this, 1);
         if (r <= 0) {
             throw new IllegalStateException("retain of a released chunk");
@@ -56,6 +65,11 @@ final class Chunk {
     }
 
     void release() {
+        if ((int) REFS.getAcquire(this) == 1) {
+            REFS.setRelease(this, 0);
+            pool.recycle(this);
+            return;
+        }
         int r = (int) REFS.getAndAdd(this, -1) - 1;
         if (r == 0) {
             pool.recycle(this);

@@ -23,9 +23,10 @@ import java.nio.charset.StandardCharsets;
  * kernel read and after every completed send), so an idle connection costs no buffer memory.
  *
  * <p><b>Threads.</b> One reader thread and one writer thread may use a buffer at the same time.
- * They meet only at {@link #len()} (a volatile count the writer raises at flush and the reader lowers
- * as it consumes), at each node's {@code sealed} flag, and at the last node's {@code next} link
- * (see {@link Node}). Two readers, or two writers, at once are not safe; neither is {@link #close()}
+ * They meet only at {@link #len()} (the difference of two counters, each with a single writing
+ * thread: bytes published, which the writer raises at flush, and bytes consumed, which the reader
+ * raises as it consumes, so neither side needs an atomic read-modify-write), at each node's
+ * {@code sealed} flag, and at the last node's {@code next} link (see {@link Node}). Two readers, or two writers, at once are not safe; neither is {@link #close()}
  * while either side is in use, nor {@link #append} of a buffer another thread still uses.
  *
  * <p><b>Errors.</b> Reading past {@link #len()} throws {@link EofException} and consumes nothing;
@@ -38,11 +39,17 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     /** Below this, writeDirect copies: referencing costs a node, copying small data is cheaper. */
     static final int DIRECT_THRESHOLD = 4096;
 
-    private static final VarHandle LENGTH;
+    /** {@link #written} of a closed buffer. */
+    private static final long CLOSED = Long.MIN_VALUE;
+
+    private static final VarHandle WRITTEN;
+    private static final VarHandle CONSUMED;
 
     static {
         try {
-            LENGTH = MethodHandles.lookup().findVarHandle(LinkBuffer.class, "length", int.class);
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            WRITTEN = l.findVarHandle(LinkBuffer.class, "written", long.class);
+            CONSUMED = l.findVarHandle(LinkBuffer.class, "consumed", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -50,27 +57,35 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     private final BufferPool pool;
 
-    /** Published readable bytes: raised by the writer at flush, lowered by the reader as it consumes. */
-    @SuppressWarnings("unused") private volatile int length;
-    private volatile boolean closed;
+    /**
+     * Bytes published since creation. Written by the writer only, at flush, with a volatile store, so
+     * that a flush and the writer's next volatile read are not reordered: the connection's send
+     * handshake needs that (the writer flushes, then reads the send state; the reader stores the send
+     * state, then reads {@link #len()}). {@link #CLOSED} once closed, so the check every call makes
+     * for that is the same load as the length's.
+     */
+    private long written;
+    /**
+     * Bytes consumed since creation. Written by the reader only, with release stores (the reader reads
+     * it plainly; other threads read it with acquire); never above {@link #written}.
+     */
+    private long consumed;
 
     // reader side
     private Node head;
     private Node readNode;
+    /** Scratch chunks of assembled views, freed at release(): the non-null prefix. */
     private Chunk[] scratch;
-    private int scratchCount;
     /** Bytes described by the last {@link #fillIov}. */
-    private long iovBytes;
-    /** Bytes consumed since creation; reader side only (it only grows). */
-    private long consumedTotal;
+    private int iovBytes;
 
     // writer side
     private Node tail;
     /** First node that may hold unflushed bytes. */
     private Node flushNode;
     private int unflushed;
-    private Chunk[] booked;
-    private int bookedCount;
+    /** The chunks of a {@link #book} until its {@link #bookAck}; made at the first book(). */
+    private Booking booking;
 
     /** An empty buffer drawing memory from the default pool. */
     public LinkBuffer() {
@@ -87,9 +102,13 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     }
 
     private void open() {
-        if (closed) {
-            throw new IllegalStateException("LinkBuffer is closed");
+        if ((long) WRITTEN.getAcquire(this) == CLOSED) {
+            throw closedError();
         }
+    }
+
+    private static IllegalStateException closedError() {
+        return new IllegalStateException("LinkBuffer is closed");
     }
 
     private static void checkSize(int n) {
@@ -102,27 +121,35 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     @Override
     public int len() {
-        open();
-        return available();
+        // the consumed count first: the published count read after it can only be larger
+        long c = (long) CONSUMED.getAcquire(this);
+        long w = (long) WRITTEN.getVolatile(this);
+        if (w == CLOSED) {
+            throw closedError();
+        }
+        return (int) (w - c);
     }
 
-    private int available() {
-        return (int) LENGTH.getVolatile(this);
+    /** Readable bytes, on the reader thread (its own counter needs no ordering); throws if closed. */
+    private int readerLen() {
+        long w = (long) WRITTEN.getAcquire(this);
+        if (w == CLOSED) {
+            throw closedError();
+        }
+        return (int) (w - consumed);
     }
 
     /** Throws unless {@code n} bytes are readable. */
     private void need(int n) throws EofException {
-        open();
+        int l = readerLen();
         checkSize(n);
-        int l = available();
         if (n > l) {
             throw new EofException(n, l);
         }
     }
 
     private void consumed(int n) {
-        consumedTotal += n;
-        LENGTH.getAndAdd(this, -n);
+        CONSUMED.setRelease(this, consumed + n);
     }
 
     /**
@@ -130,12 +157,17 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
      * two readings tells whether the reader made progress, whatever the writer appended meanwhile.
      */
     public long consumedTotal() {
-        return consumedTotal;
+        return consumed;
     }
 
     /** The node the next byte is in, stepping past consumed, sealed nodes. Only when len() > 0. */
     private Node current() {
         Node n = readNode;
+        if (n.read != n.end) {
+            // unread bytes in the read node: it is the current one, sealed or not (end only grows
+            // while the node is the writer's, so a stale end here is never past the real one)
+            return n;
+        }
         while (n.finished()) {
             Node next = n.next();
             if (next == null || next == Node.TOMBSTONE) {
@@ -181,12 +213,18 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     /** Copies the next n bytes (spanning nodes) into scratch memory freed at release(). */
     private ByteBuffer assemble(int n) {
         Chunk s = pool.allocate(n);
+        int i = 0;
         if (scratch == null) {
             scratch = new Chunk[4];
-        } else if (scratchCount == scratch.length) {
-            scratch = java.util.Arrays.copyOf(scratch, scratchCount * 2);
+        } else {
+            while (i < scratch.length && scratch[i] != null) {
+                i++;
+            }
+            if (i == scratch.length) {
+                scratch = java.util.Arrays.copyOf(scratch, i * 2);
+            }
         }
-        scratch[scratchCount++] = s;
+        scratch[i] = s;
         ByteBuffer out = s.buf.slice(0, n);
         Node c = readNode;
         int pos = c.read;
@@ -239,7 +277,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         open();
         int i = indexOf(delim, 0);
         if (i < 0) {
-            int l = available();
+            int l = readerLen();
             throw new EofException(l + 1, l);
         }
         return next(i + 1);
@@ -249,7 +287,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     public int indexOf(byte delim, int from) {
         open();
         checkSize(from);
-        int l = available();
+        int l = readerLen();
         if (from >= l) {
             return -1;
         }
@@ -277,8 +315,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     @Override
     public byte peekByte(int offset) {
-        open();
-        int l = available();
+        int l = readerLen();
         if (offset < 0 || offset >= l) {
             throw new IndexOutOfBoundsException("offset " + offset + " of " + l + " readable bytes");
         }
@@ -293,8 +330,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
 
     @Override
     public int peekInt(int offset) {
-        open();
-        int l = available();
+        int l = readerLen();
         if (offset < 0 || offset > l - 4) {
             throw new IndexOutOfBoundsException("int at offset " + offset + " of " + l + " readable bytes");
         }
@@ -454,23 +490,27 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         }
         tail = nd;
         flushNode = nd;
-        LENGTH.set(this, (int) LENGTH.get(this) + nd.end - nd.read);
+        written += nd.end - nd.read;
+    }
+
+    private void freeScratch() {
+        Chunk[] s = scratch;
+        for (int i = 0; s != null && i < s.length && s[i] != null; i++) {
+            s[i].release();
+            s[i] = null;
+        }
     }
 
     @Override
     public void release() {
         open();
-        for (int i = 0; i < scratchCount; i++) {
-            scratch[i].release();
-            scratch[i] = null;
-        }
-        scratchCount = 0;
+        freeScratch();
         Node n = head;
         Node cur = readNode;
         if (n == null || cur == null) {
             return; // nothing held (or the writer is starting a new chain right now)
         }
-        cur = available() > 0 ? current() : settle(cur);
+        cur = readerLen() > 0 ? current() : settle(cur);
         while (n != cur) {
             Node next = n.next();
             n.chunk.release();
@@ -710,25 +750,65 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             other.release();
             return;
         }
-        Node c = other.current();
-        int left = n;
-        while (left > 0) {
-            int k = Math.min(c.readable(), left);
-            if (k > 0) {
-                c.chunk.retain();
-                link(new Node(c.chunk, c.read, c.read + k, c.read + k, true));
-                left -= k;
+        if (!adoptNodes(other)) {
+            Node c = other.current();
+            int left = n;
+            while (left > 0) {
+                int k = Math.min(c.readable(), left);
+                if (k > 0) {
+                    c.chunk.retain();
+                    link(new Node(c.chunk, c.read, c.read + k, c.read + k, true));
+                    left -= k;
+                }
+                if (left > 0) {
+                    c = c.next();
+                }
             }
-            if (left > 0) {
-                c = c.next();
-            }
+            other.advance(n);
         }
         unflushed += n;
-        // other is this thread's alone for the call (see the contract), so a plain length update does
-        other.advance(n);
-        other.consumedTotal += n;
-        LENGTH.set(other, (int) LENGTH.get(other) - n);
+        // other is this thread's alone for the call (see the contract), so a plain counter update does
+        other.consumed += n;
         other.release();
+    }
+
+    /**
+     * append's fast path, when {@code other} holds no unflushed or booked bytes (a slice, say): its
+     * nodes with readable bytes move to the end of this chain as they are, with no new node and no
+     * reference count change, and {@code other} is left with no node. Its consumed nodes are freed as
+     * its release() would. False, with nothing changed, when {@code other} does not qualify.
+     */
+    private boolean adoptNodes(LinkBuffer other) {
+        if (other.unflushed != 0 || other.booking != null && other.booking.active()) {
+            return false;
+        }
+        Node first = other.current();
+        Node last = other.tail;
+        for (Node nd = first; ; nd = nd.next()) {
+            if (nd.malloc != nd.end) {
+                return false;
+            }
+            if (nd == last) {
+                break;
+            }
+        }
+        for (Node nd = other.head; nd != first; ) {
+            Node next = nd.next();
+            nd.chunk.release();
+            nd = next;
+        }
+        other.head = other.readNode = other.tail = other.flushNode = null;
+        for (Node nd = first; nd != null; ) {
+            Node next = nd == last ? null : nd.next();
+            if (nd.readable() > 0) {
+                nd.moveOut();
+                link(nd);
+            } else {
+                nd.chunk.release();
+            }
+            nd = next;
+        }
+        return true;
     }
 
     @Override
@@ -748,7 +828,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         }
         flushNode = t;
         unflushed = 0;
-        LENGTH.getAndAdd(this, delta);
+        WRITTEN.setVolatile(this, written + delta);
     }
 
     /**
@@ -777,23 +857,15 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         if (size <= 0 || maxIov <= 0) {
             throw new IllegalArgumentException("book(" + size + ", maxIov=" + maxIov + ")");
         }
-        if (bookedCount > 0) {
+        if (booking != null && booking.active()) {
             throw new IllegalStateException("book() again before bookAck()");
         }
         int count = Math.min(maxIov, (size + BufferPool.MAX_CHUNK - 1) / BufferPool.MAX_CHUNK);
         checkIov(iov, count);
-        if (booked == null || booked.length < count) {
-            booked = new Chunk[Math.max(4, count)];
+        if (booking == null) {
+            booking = new Booking();
         }
-        int left = size;
-        for (int i = 0; i < count; i++) {
-            Chunk c = pool.allocate(Math.max(1, Math.min(left, BufferPool.MAX_CHUNK)));
-            booked[i] = c;
-            iov.putLong(i * 16, c.address);
-            iov.putLong(i * 16 + 8, c.capacity());
-            left -= c.capacity();
-        }
-        bookedCount = count;
+        booking.reserve(pool, size, count, iov);
         return count;
     }
 
@@ -805,18 +877,15 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
     public void bookAck(int n) {
         open();
         checkSize(n);
-        long bookedBytes = 0;
-        for (int i = 0; i < bookedCount; i++) {
-            bookedBytes += booked[i].capacity();
-        }
+        Booking b = booking;
+        long bookedBytes = b == null ? 0 : b.bytes();
         if (n > bookedBytes) {
             // nothing changes: the caller may still ack the right count, or close() frees the booking
             throw new IllegalArgumentException("bookAck(" + n + ") exceeds the " + bookedBytes + " booked bytes");
         }
         int left = n;
-        for (int i = 0; i < bookedCount; i++) {
-            Chunk c = booked[i];
-            booked[i] = null;
+        for (int i = 0, count = b == null ? 0 : b.count(); i < count; i++) {
+            Chunk c = b.take(i);
             if (left > 0) {
                 int k = Math.min(left, c.capacity());
                 link(new Node(c, 0, k, c.capacity(), false));
@@ -826,7 +895,9 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
                 c.release();
             }
         }
-        bookedCount = 0;
+        if (b != null) {
+            b.done();
+        }
         if (n > 0) {
             seal();
         }
@@ -843,7 +914,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             throw new IllegalArgumentException("fillIov(maxIov=" + maxIov + ", maxBytes=" + maxBytes + ")");
         }
         checkIov(iov, maxIov);
-        int l = available();
+        int l = readerLen();
         iovBytes = 0;
         if (l == 0) {
             return 0;
@@ -851,7 +922,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         long limit = Math.min(l, maxBytes);
         Node c = current();
         int count = 0;
-        long total = 0;
+        int total = 0;
         while (count < maxIov && total < limit) {
             int k = (int) Math.min(c.readable(), limit - total);
             if (k > 0) {
@@ -888,20 +959,16 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
      */
     @Override
     public void close() {
-        if (closed) {
+        if (isClosed()) {
             return;
         }
-        closed = true;
-        for (int i = 0; i < scratchCount; i++) {
-            scratch[i].release();
-            scratch[i] = null;
+        // a release store: no thread may use the buffer while it closes, so a later call sees this
+        // through whatever ordered it after close() (a volatile store would only add a fence)
+        WRITTEN.setRelease(this, CLOSED);
+        freeScratch();
+        if (booking != null) {
+            booking.freeAll();
         }
-        scratchCount = 0;
-        for (int i = 0; i < bookedCount; i++) {
-            booked[i].release();
-            booked[i] = null;
-        }
-        bookedCount = 0;
         Node n = head;
         while (n != null && n != Node.TOMBSTONE) {
             Node next = n.next();
@@ -909,16 +976,15 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             n = next;
         }
         head = readNode = tail = flushNode = null;
-        LENGTH.setVolatile(this, 0);
         unflushed = 0;
     }
 
     public boolean isClosed() {
-        return closed;
+        return (long) WRITTEN.getVolatile(this) == CLOSED;
     }
 
     @Override
     public String toString() {
-        return "LinkBuffer[len=" + available() + " unflushed=" + unflushed + (closed ? " closed" : "") + "]";
+        return isClosed() ? "LinkBuffer[closed]" : "LinkBuffer[len=" + len() + " unflushed=" + unflushed + "]";
     }
 }

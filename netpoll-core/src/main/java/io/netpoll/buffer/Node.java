@@ -14,12 +14,16 @@ import java.lang.invoke.VarHandle;
  * Ownership between the one reader thread and the one writer thread:
  * <ul>
  *   <li>{@link #read}: reader only.</li>
- *   <li>{@link #malloc}, {@link #cap}: writer only.</li>
+ *   <li>{@link #malloc}: writer only.</li>
+ *   <li>{@link #cap}: set before the node is linked and never changed after, so the reader may read
+ *       it too.</li>
  *   <li>{@link #end}: written by the writer at flush, before it publishes the buffer's length
- *       (a volatile add); read by the reader after it reads that length, and never trusted beyond it.</li>
+ *       (a volatile store); read by the reader after it reads that length, and never trusted beyond
+ *       it.</li>
  *   <li>{@link #sealed}: false while the writer may still raise {@code end}; set once (release
  *       store) by the writer; the reader frees or steps past a node only when it is sealed, and judges
- *       "all consumed" only from the {@code end} it reads after seeing the seal ({@link #finished}).</li>
+ *       "all consumed" only from the {@code end} it reads after seeing the seal ({@link #finished}),
+ *       or when it consumed the node up to {@code cap}: no byte can be added then.</li>
  *   <li>{@link #next}: null → a node (writer, CAS) or null → {@link #TOMBSTONE} (reader, CAS, when
  *       it frees this node as the last one); exactly one of the two CASes wins. A chain that no
  *       other thread can see yet (a slice being built) is linked with plain writes.</li>
@@ -70,6 +74,20 @@ final class Node {
         this.readOnly = readOnly;
     }
 
+    /**
+     * A node that leaves a chain no other thread uses to join another one ({@link LinkBuffer#append}):
+     * its readable bytes become unpublished bytes there (flush publishes them again), it is unsealed
+     * and unlinked, and it has no room to write. Plain writes: the link that puts it in the new chain
+     * publishes them.
+     */
+    void moveOut() {
+        malloc = end;
+        cap = end;
+        end = read;
+        NEXT.set(this, null);
+        SEALED.set(this, false);
+    }
+
     Node next() {
         return (Node) NEXT.getAcquire(this);
     }
@@ -98,13 +116,16 @@ final class Node {
     }
 
     /**
-     * Reader: the writer sealed this node and every byte of it was consumed, so the reader may step
-     * past it or free it. {@code sealed} is read first: once it is set {@code end} never changes and
-     * the acquire makes its last value visible. Read the other way round, {@code end} could be a
-     * value from before the writer's last flush and seal, and the reader would free unread bytes.
+     * Reader: no byte of this node is left to read, now or later, so the reader may step past it or
+     * free it: it was consumed up to {@code cap} (full, or a read-only node: the writer has no room to
+     * add one), or the writer sealed it and every byte was consumed. {@code sealed} is read first: once
+     * it is set {@code end} never changes and the acquire makes its last value visible. Read the other
+     * way round, {@code end} could be a value from before the writer's last flush and seal, and the
+     * reader would free unread bytes. A writer still holding a node freed this way finds no room in it
+     * and links a new one (and sees the tombstone if it was the last).
      */
     boolean finished() {
-        return isSealed() && read == end;
+        return read == cap || isSealed() && read == end;
     }
 
     int readable() {
