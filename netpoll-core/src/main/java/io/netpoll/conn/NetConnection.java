@@ -463,8 +463,15 @@ public final class NetConnection implements Connection, PollDesc.Handler {
             int cap = inputCap();
             if (input.len() >= cap) {
                 pause(PAUSE_INPUT_FULL);
-                readPending = true;
-                return;
+                // The application may have consumed between the check and the pause, and then not
+                // seen the pause: look again. The pause is a volatile store, so this read comes after
+                // it; with the fence in consumedInput, one of the two sides sees the other.
+                if (input.len() >= inputCap()) {
+                    readPending = true;
+                    return;
+                }
+                pauseBits &= ~PAUSE_INPUT_FULL;
+                continue;
             }
             int count = input.book(bookSize, iov.buffer(), Poller.IOV_SCRATCH_ENTRIES);
             long booked = 0;
@@ -531,6 +538,11 @@ public final class NetConnection implements Connection, PollDesc.Handler {
 
     /** Application thread: it consumed input; resume reading if it was paused for a full input. */
     public void consumedInput() {
+        if (!poller.inEventLoop()) {
+            // the bytes consumed (a release store in the buffer) before the pause is read: pairs with
+            // the poller's re-check after pausing in readLoop, so a pause is never missed by both
+            VarHandle.fullFence();
+        }
         if ((pauseBits & PAUSE_INPUT_FULL) != 0 && !resumeQueued
                 && input.len() < inputCap()) {
             resumeQueued = true;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# cpu-by-thread.sh PORT COMMAND... : where a server's CPU per request goes, by thread. Runs the
+# server on core 0 with COMMAND PORT, warms it up 5 s with echo-load (open loop at RATE, default
+# 50,000/s, 100 connections, 1 KB), then counts 10 s plus echo-load's 1 s warm-up, as
+# measure-echo.sh does, and prints CPU microseconds per request for each thread group (poller
+# threads "netpoll-", JIT compiler threads "C2_CompilerThre", GC ...), read from /proc/PID/task.
+# It shows how much of a JVM's cost is the JIT reacting to the warm-up's connections closing.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+shared=${SHARED:-$(cd "$here/../.." && pwd)/../shared}
+load=${ECHO_LOAD:-/tmp/echo-load}
+[ -x "$load" ] || gcc -O2 -o "$load" "$shared/bench/echo-load.c" || exit 2
+port=$1; shift
+rate=${RATE:-50000}
+taskset -c 0 "$@" "$port" >/tmp/cpu-by-thread-server.log 2>&1 &
+spid=$!
+for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+taskset -c 1 "$load" 127.0.0.1 "$port" 100 1024 5 1 0 "$rate" >/dev/null 2>&1
+snap() { for t in /proc/$spid/task/*; do echo "$(tr ' ' '_' <"$t/comm") $(awk '{print $14+$15}' "$t/stat")"; done; }
+snap >/tmp/cpu-by-thread.0
+out=$(taskset -c 1 "$load" 127.0.0.1 "$port" 100 1024 10 1 1 "$rate")
+snap >/tmp/cpu-by-thread.1
+kill "$spid"; wait "$spid" 2>/dev/null
+qps=$(echo "$out" | grep -o 'qps=[0-9]*' | cut -d= -f2)
+echo "$out" | grep -o 'qps=[0-9]*\|p99_us=[0-9.]*' | tr '\n' ' '
+awk -v t="$(getconf CLK_TCK)" -v q="${qps:-0}" '
+  { name = $1; sub(/[0-9]+$/, "", name) }
+  FNR == NR { before[name] += $2; next }
+  { after[name] += $2 }
+  END {
+    n = q * 11; if (n == 0) { print "no requests"; exit 1 }
+    for (k in after) { d = after[k] - before[k]; total += d; if (d > 0) line = line sprintf(" %s=%.2f", k, d * 1e6 / t / n) }
+    printf "total_us_per_req=%.2f%s\n", total * 1e6 / t / n, line
+  }' /tmp/cpu-by-thread.0 /tmp/cpu-by-thread.1
