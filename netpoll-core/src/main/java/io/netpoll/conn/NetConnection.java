@@ -464,8 +464,9 @@ public final class NetConnection implements Connection, PollDesc.Handler {
             if (input.len() >= cap) {
                 pause(PAUSE_INPUT_FULL);
                 // The application may have consumed between the check and the pause, and then not
-                // seen the pause: look again. The pause is a volatile store, so this read comes after
-                // it; with the fence in consumedInput, one of the two sides sees the other.
+                // seen the pause: look again, after a fence (the consumed count is a release store, its
+                // read an acquire load); with the fence in consumedInput, one side sees the other.
+                VarHandle.fullFence();
                 if (input.len() >= inputCap()) {
                     readPending = true;
                     return;
