@@ -65,7 +65,7 @@ public class NetpollClient internal constructor(
                 attempt.begin(deadline)
                 while (attempt.connecting()) {
                     val pd = attempt.pollDesc()
-                    pd.wg.park { pd.check(PollDesc.WRITE) }
+                    pd.wg.park { pd.check(PollDesc.WRITE) } // a dial's one wait: no reusable slot
                     attempt.check()
                 }
                 return SuspendConnection(attempt.finish())
@@ -151,6 +151,6 @@ public suspend fun dial(network: String, address: String, timeout: Duration? = n
  * The dispatcher of this connection's poller: code in `withContext(conn.dispatcher) { ... }` resumes
  * there with no hand-off after each wait (it must then never block the thread).
  */
-public val SuspendConnection.dispatcher: PollerDispatcher get() = PollerDispatcher.of(connection.poller())
+public val SuspendConnection.dispatcher: PollerDispatcher get() = pollerDispatcher
 
 internal fun Duration?.nanos(): Long = if (this == null || this.isNegative()) 0 else inWholeNanoseconds

@@ -19,8 +19,9 @@ import kotlin.coroutines.resumeWithException
  * Parks coroutines in one [WaitWord] of one connection (its read word, or its send-room word) with
  * no allocation per suspension in the common case: a coroutine running on the connection's own
  * poller thread, dispatched by that poller's [PollerDispatcher], with no [ThreadContextElement] in
- * its context (kotlinx's debug-mode coroutine id aside). Such a coroutine parks its raw continuation in a [ParkSlot] made once per coroutine
- * context (in practice once per handler) and reused by every later wait; the poller resumes it in
+ * its context (kotlinx's debug-mode coroutine id aside). Such a coroutine parks its raw
+ * continuation in a [ParkSlot] made once per coroutine context (in practice once per handler) and
+ * reused by every later wait; the poller resumes it in
  * place, with no dispatch, no `CancellableContinuation`, no job-child node per wait. Any other
  * coroutine parks through `suspendCancellableCoroutine` ([WaitWord.suspendWithCancellableContinuation]).
  *
@@ -78,8 +79,8 @@ private fun ThreadContextElement<*>.isDebugCoroutineId(): Boolean = javaClass.na
  * State (besides the word's own): [cont] is the parked continuation, set by the parking coroutine
  * before its commit (the word's CAS publishes it) and taken (set back to null) by whoever moved the
  * word off this slot: the unblocker in [wake], or [invoke] after its cancel CAS. [cancelling] goes
- * null → the cancellation exception once, when the job starts cancelling (any thread); the parking coroutine checks it
- * after committing, so a cancellation that lands between its checks and its commit is not lost.
+ * null → the cancellation exception once, when the job starts cancelling (any thread); the parking
+ * coroutine checks it after committing, so a cancellation that lands between its checks and its commit is not lost.
  */
 internal class ParkSlot(
     private val parker: Parker,

@@ -40,22 +40,28 @@ internal class ContinuationWaiter(
  * Cancellation removes the continuation from the word (waiter → NIL) so nothing is left behind; if
  * an unblock already took it, its resume is ignored and any readiness it latched stays for the next
  * waiter. A second waiter on the same word is a double wait: [IllegalStateException].
+ * With a [parker] (a connection's read or send-room word), a coroutine on that connection's poller
+ * parks in its reusable [ParkSlot]; any other, or with no parker, parks a [ContinuationWaiter].
  *
  * Inline, so that it adds no suspending frame (and no continuation object) of its own to the reads
  * and flushes that call it.
  */
-internal suspend inline fun Parker.park(check: () -> Int) {
-    if (word.prepare()) return
+internal suspend inline fun WaitWord.park(parker: Parker? = null, check: () -> Int) {
+    if (prepare()) return
     if (check() != PollDesc.OK) {
-        word.finish()
+        finish()
         return
     }
-    val slot = slotFor(coroutineContext)
-    if (slot != null) slot.suspend() else word.suspendWithCancellableContinuation()
-    word.finish()
+    // the reusable slot when the parker has one for this coroutine, else one waiter per suspension
+    val slot = parker?.slotFor(coroutineContext)
+    if (slot != null) slot.suspend() else suspendWithCancellableContinuation()
+    finish()
 }
 
-/** The general-purpose second half of [Parker.park], after NIL → WAIT: one [ContinuationWaiter] per suspension. Inline: no frame of its own. */
+/** [WaitWord.park] on the parker's own word. */
+internal suspend inline fun Parker.park(check: () -> Int): Unit = word.park(this, check)
+
+/** The general-purpose second half of [WaitWord.park], after NIL → WAIT: one [ContinuationWaiter] per suspension. Inline: no frame of its own. */
 internal suspend inline fun WaitWord.suspendWithCancellableContinuation(): Unit = suspendCancellableCoroutine { cont ->
     val waiter = ContinuationWaiter(this, cont)
     if (!commit(waiter)) {
@@ -64,15 +70,4 @@ internal suspend inline fun WaitWord.suspendWithCancellableContinuation(): Unit 
     } else {
         cont.invokeOnCancellation(waiter)
     }
-}
-
-/** [WaitWord.park] for a word with no [Parker] of its own (a dial's connect wait). */
-internal suspend inline fun WaitWord.park(check: () -> Int) {
-    if (prepare()) return
-    if (check() != PollDesc.OK) {
-        finish()
-        return
-    }
-    suspendWithCancellableContinuation()
-    finish()
 }

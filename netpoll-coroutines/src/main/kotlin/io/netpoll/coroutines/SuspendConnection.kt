@@ -64,7 +64,8 @@ public class SuspendConnection(
     /** The underlying connection (shared with the Java API). */
     public val connection: NetConnection,
 ) : AutoCloseable {
-    private val pollerDispatcher = PollerDispatcher.of(connection.poller())
+    /** The dispatcher of this connection's poller (public as the `dispatcher` extension). */
+    internal val pollerDispatcher: PollerDispatcher = PollerDispatcher.of(connection.poller())
 
     /** Parks readers in the read word (`pd.rg`); its slot is reused by every wait of a handler. */
     private val readParker = Parker(connection.pollDesc().rg, pollerDispatcher)
