@@ -1,5 +1,6 @@
 package io.netpoll.coroutines
 
+import io.netpoll.error.ConcurrentAccessException
 import io.netpoll.poll.WaitWord
 import io.netpoll.poll.Waiter
 import kotlinx.coroutines.CancellationException
@@ -31,6 +32,8 @@ import kotlin.coroutines.resumeWithException
 internal class Parker(
     @JvmField val word: WaitWord,
     @JvmField val dispatcher: PollerDispatcher,
+    /** What [ParkSlot.awaitBytes] waits for; `null` for a parker that only [park]s. */
+    @JvmField val bytes: ByteWait? = null,
 ) {
     /** The context [slot] was made for; `null` before the first wait. Poller thread only. */
     private var slotContext: CoroutineContext? = null
@@ -65,6 +68,26 @@ internal class Parker(
 }
 
 /**
+ * The condition a [ParkSlot.awaitBytes] waits for, evaluated by the slot itself wherever the word
+ * is unblocked, so that an unmet condition re-parks without resuming the coroutine.
+ */
+internal interface ByteWait {
+    /** `true` ([n] bytes buffered), `false` (end of input first), a [Throwable] to resume with, or [PENDING]. Any thread. */
+    fun outcome(n: Int): Any
+
+    /** The reader is about to park for [n] bytes (it may need more than the input cap). */
+    fun waiting(n: Int)
+
+    /** The wait for bytes ended (not called once the connection closed). */
+    fun done()
+
+    companion object {
+        /** [outcome]: not yet, keep waiting. */
+        @JvmField val PENDING: Any = Any()
+    }
+}
+
+/**
  * kotlinx.coroutines' debug-mode element (on with `-ea` or `-Dkotlinx.coroutines.debug`), which only
  * appends the coroutine's id to the thread name while it runs: a coroutine resumed in place by the
  * poller keeps the fast path and the poller thread keeps its own name. Every other
@@ -76,9 +99,14 @@ private fun ThreadContextElement<*>.isDebugCoroutineId(): Boolean = javaClass.na
  * One coroutine context's parking place in a [Parker]'s word: the [Waiter] the word holds while the
  * coroutine is parked, and the cancellation hook registered once with that context's job.
  *
+ * Two kinds of wait: [suspend] (resumed with `Unit` on any unblock; the caller re-checks) and
+ * [awaitBytes] (the slot re-checks its [ByteWait] on each unblock and only resumes the caller with
+ * the outcome: no suspending frame, no loop in the coroutine).
+ *
  * State (besides the word's own): [cont] is the parked continuation, set by the parking coroutine
  * before its commit (the word's CAS publishes it) and taken (set back to null) by whoever moved the
- * word off this slot: the unblocker in [wake], or [invoke] after its cancel CAS. [cancelling] goes
+ * word off this slot: the unblocker in [wake], or [invoke] after its cancel CAS. [need] is the
+ * byte count of an [awaitBytes] wait, or [PLAIN] for a [suspend] wait, written with [cont]. [cancelling] goes
  * null → the cancellation exception once, when the job starts cancelling (any thread); the parking
  * coroutine checks it after committing, so a cancellation that lands between its checks and its commit is not lost.
  */
@@ -86,7 +114,9 @@ internal class ParkSlot(
     private val parker: Parker,
     private val job: Job?,
 ) : Waiter, (Throwable?) -> Unit {
-    private var cont: Continuation<Unit>? = null
+    private var cont: Continuation<Any?>? = null
+
+    private var need: Int = PLAIN
 
     /** Null until the job starts cancelling, then what a parked or later wait resumes with. */
     @Volatile
@@ -108,7 +138,9 @@ internal class ParkSlot(
     /** Parks the caller's continuation here (WAIT → this slot) or returns at once; see the class comment. */
     suspend fun suspend(): Unit = suspendCoroutineUninterceptedOrReturn { c ->
         val word = parker.word
-        cont = c
+        @Suppress("UNCHECKED_CAST")
+        cont = c as Continuation<Any?>
+        need = PLAIN
         if (!word.commit(this)) {
             cont = null // an unblock came between prepare and commit: do not suspend
             return@suspendCoroutineUninterceptedOrReturn Unit
@@ -121,11 +153,78 @@ internal class ParkSlot(
         COROUTINE_SUSPENDED
     }
 
-    /** An unblock took this slot out of the word: resume the coroutine on its poller. */
+    /**
+     * Returns `true` once [n] bytes are buffered, `false` at the end of input with fewer; throws the
+     * [ByteWait]'s error (closed, deadline, a concurrent reader) or the job's cancellation. Suspends
+     * at most once, however many unblocks it takes: the slot re-parks itself until the outcome is known.
+     */
+    suspend fun awaitBytes(n: Int): Boolean = suspendCoroutineUninterceptedOrReturn { c ->
+        @Suppress("UNCHECKED_CAST")
+        val r = parkOrSettle(n, c as Continuation<Any?>, false)
+        if (r is Throwable) throw r
+        r
+    }
+
+    /**
+     * One [awaitBytes] attempt, by the coroutine ([registered] false) or by [wake] re-parking it
+     * (true: [ByteWait.waiting] was called): the outcome if known (a [Throwable] is returned, not
+     * thrown), else [c] parked here and [COROUTINE_SUSPENDED].
+     */
+    private fun parkOrSettle(n: Int, c: Continuation<Any?>, registered: Boolean): Any {
+        val word = parker.word
+        val wait = parker.bytes ?: throw IllegalStateException("awaitBytes on a parker with no ByteWait")
+        var waiting = registered
+        var r: Any
+        while (true) {
+            r = wait.outcome(n)
+            if (r !== ByteWait.PENDING) {
+                // woken with the outcome known: the readiness the unblock latched is used up, as after a wait
+                if (registered) word.consumeReady()
+                break
+            }
+            try {
+                if (word.prepare()) continue // readiness latched (READY → NIL): look again
+            } catch (e: IllegalStateException) {
+                r = ConcurrentAccessException() // another reader waits in the word
+                break
+            }
+            // WAIT: a close or deadline that came before the prepare did not unblock it, so look again
+            r = wait.outcome(n)
+            if (r !== ByteWait.PENDING) {
+                word.finish()
+                break
+            }
+            if (!waiting) {
+                wait.waiting(n)
+                waiting = true
+            }
+            need = n
+            cont = c
+            if (!word.commit(this)) {
+                cont = null // an unblock came between prepare and commit
+                word.finish()
+                continue
+            }
+            val cancelled = cancelling ?: return COROUTINE_SUSPENDED
+            if (!word.cancel(this)) return COROUTINE_SUSPENDED // an unblock has it: wake decides
+            cont = null
+            r = cancelled
+            break
+        }
+        if (waiting) wait.done()
+        return r
+    }
+
+    /** An unblock took this slot out of the word: resume the coroutine on its poller (a byte wait only once its outcome is known). */
     override fun wake() {
         val c = cont ?: throw IllegalStateException("woken with no parked continuation")
         cont = null
-        parker.dispatcher.resumeHere(c)
+        if (need == PLAIN) {
+            parker.dispatcher.resumeHere(c, Unit)
+            return
+        }
+        val r = parkOrSettle(need, c, true)
+        if (r !== COROUTINE_SUSPENDED) parker.dispatcher.resumeHere(c, r)
     }
 
     /** The job's cancellation hook: take a parked coroutine out of the word and resume it with the job's cancellation. */
@@ -136,27 +235,41 @@ internal class ParkSlot(
         if (parker.word.cancel(this)) {
             val c = cont ?: throw IllegalStateException("cancelled with no parked continuation")
             cont = null
-            parker.dispatcher.poller.execute { c.resumeWithException(e) }
+            val byteWait = need != PLAIN
+            parker.dispatcher.poller.execute {
+                if (byteWait) parker.bytes?.done()
+                c.resumeWithException(e)
+            }
         }
+    }
+
+    private companion object {
+        /** [need] of a [suspend] wait. */
+        const val PLAIN = -1
     }
 
     override fun toString(): String = "ParkSlot($job)"
 }
 
 /**
- * Resumes [c] here when on the poller thread and not already nested too deeply in resumptions
+ * Resumes [c] with [value] (a [Throwable]: with that exception) here when on the poller thread and not already nested too deeply in resumptions
  * (a coroutine resumed in place may itself wake another, e.g. by closing its connection); otherwise
  * queues it to the poller.
  */
-internal fun PollerDispatcher.resumeHere(c: Continuation<Unit>) {
+internal fun PollerDispatcher.resumeHere(c: Continuation<Any?>, value: Any) {
     if (poller.inEventLoop() && nesting < PollerDispatcher.MAX_NESTING) {
         nesting++
         try {
-            c.resume(Unit)
+            c.resumeWith(value)
         } finally {
             nesting--
         }
     } else {
-        poller.execute { c.resume(Unit) }
+        poller.execute { c.resumeWith(value) }
     }
+}
+
+/** Resumes with [value], or with it as the exception when it is a [Throwable]. */
+private fun Continuation<Any?>.resumeWith(value: Any) {
+    if (value is Throwable) resumeWithException(value) else resume(value)
 }

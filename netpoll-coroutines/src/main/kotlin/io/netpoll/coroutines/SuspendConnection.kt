@@ -13,6 +13,7 @@ import io.netpoll.timer.Timeout
 import kotlinx.coroutines.CancellationException
 import java.net.SocketAddress
 import java.nio.ByteBuffer
+import kotlin.coroutines.coroutineContext
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.nanoseconds
 import kotlin.time.TimeMark
@@ -68,7 +69,7 @@ public class SuspendConnection(
     internal val pollerDispatcher: PollerDispatcher = PollerDispatcher.of(connection.poller())
 
     /** Parks readers in the read word (`pd.rg`); its slot is reused by every wait of a handler. */
-    private val readParker = Parker(connection.pollDesc().rg, pollerDispatcher)
+    private val readParker = Parker(connection.pollDesc().rg, pollerDispatcher, InputWait(connection))
 
     /** Parks flushes waiting for room in the send queue. */
     private val roomParker = Parker(connection.sender().room, pollerDispatcher)
@@ -149,7 +150,7 @@ public class SuspendConnection(
     public suspend fun awaitReadable(n: Int = 1): Boolean {
         require(n >= 0) { "negative size: $n" }
         if (buffered(n)) return true
-        return awaitInput(n)
+        return waitInput(n)
     }
 
     /**
@@ -159,7 +160,18 @@ public class SuspendConnection(
      */
     private fun buffered(n: Int): Boolean = connection.isActive && connection.inputLen() >= n
 
-    /** The one suspending frame of a read: waits, entered into the connection, until [n] bytes or EOF. */
+    /**
+     * Waits until [n] bytes or EOF. A coroutine on the poller with no per-wait [readTimeout] waits in
+     * the read parker's slot, which re-checks the input itself on every wake-up and resumes the
+     * caller once, with the outcome: no suspending frame, no loop, nothing allocated. Any other waits
+     * in [awaitInput]. Both are tail calls, so this function has no frame either.
+     */
+    private suspend fun waitInput(n: Int): Boolean {
+        val slot = if (connection.readTimeoutNanos() <= 0) readParker.slotFor(coroutineContext) else null
+        return if (slot != null) slot.awaitBytes(n) else awaitInput(n)
+    }
+
+    /** The general wait for [n] bytes or EOF: a suspending frame, entered into the connection, that loops over wake-ups. */
     private suspend fun awaitInput(n: Int): Boolean {
         val c = connection
         c.enterOrThrow()
@@ -208,7 +220,7 @@ public class SuspendConnection(
     }
 
     private suspend fun awaitBytes(n: Int) {
-        if (!awaitInput(n)) throw EofException(n.toLong(), connection.inputLen().toLong())
+        if (!waitInput(n)) throw EofException(n.toLong(), connection.inputLen().toLong())
     }
 
     private suspend fun viewSlow(n: Int, consume: Boolean): ByteBuffer {
@@ -248,7 +260,7 @@ public class SuspendConnection(
     }
 
     private suspend fun readAvailableSlow(dst: ByteArray, offset: Int, length: Int): Int {
-        if (!awaitInput(1)) return -1
+        if (!waitInput(1)) return -1
         return takeAvailable(dst, offset, length)
     }
 
@@ -402,7 +414,7 @@ public class SuspendConnection(
                 // no end yet: the line is at least this long (a last '\r' may still be part of its end)
                 val atLeast = if (scanned > 0 && r.peekByte(scanned - 1) == CR) scanned - 1 else scanned
                 if (atLeast > maxLength) throw LimitExceededException("line", maxLength.toLong())
-                if (!awaitInput(scanned + 1)) {
+                if (!waitInput(scanned + 1)) {
                     if (r.len() == 0) return null
                     val rest = r.readString(r.len())
                     r.release()
