@@ -49,7 +49,7 @@ final class RequestRunner {
     private volatile OnRequest handler;
     /** Cleared by the first pass, which runs it. */
     private volatile OnConnect onConnect;
-    /** Set by the poller at EOF: close once a pass finds nothing more to do. */
+    /** Set by the poller at EOF: close once no pass is running ({@link #closeWhenDrained()}). */
     private volatile boolean closeWhenDrained;
 
     RequestRunner(NetConnection conn, OnConnect onConnect, OnRequest handler) {
@@ -100,9 +100,17 @@ final class RequestRunner {
         }
     }
 
+    /**
+     * EOF: close once no pass is running (the poller's own pass over the last input has run by now
+     * when handlers are inline). The flag, then the state: a pass going idle meanwhile sees the flag
+     * after its CAS to IDLE, so one of the two closes (both may: closing is idempotent). Kept out of
+     * the pass's loop, so that a connection's end leaves the compiled request path alone.
+     */
     void closeWhenDrained() {
         closeWhenDrained = true;
-        forceTrigger();
+        if (!busy()) {
+            conn.sender.closeWhenSent();
+        }
     }
 
     private void dispatch() {
@@ -161,11 +169,11 @@ final class RequestRunner {
                         }
                     }
                 }
-                if (closeWhenDrained && conn.inputEof()) {
-                    // the peer sent everything and the handler took what it could: finish the send, close
-                    conn.sender.closeWhenSent();
-                }
                 if (STATE.compareAndSet(this, RUNNING, IDLE)) {
+                    if (closeWhenDrained) {
+                        // the peer sent everything and the handler took what it could: finish the send, close
+                        conn.sender.closeWhenSent();
+                    }
                     return;
                 }
             }
