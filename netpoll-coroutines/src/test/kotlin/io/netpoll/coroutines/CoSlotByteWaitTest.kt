@@ -4,16 +4,21 @@ import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.booleans.shouldBeFalse
 import io.kotest.matchers.booleans.shouldBeTrue
+import io.kotest.matchers.longs.shouldBeLessThan
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldStartWith
+import io.netpoll.coroutines.CoTestKit.QuietCancellation
 import io.netpoll.coroutines.CoTestKit.awaitTrue
 import io.netpoll.coroutines.CoTestKit.coTest
 import io.netpoll.coroutines.CoTestKit.onPoller
 import io.netpoll.coroutines.CoTestKit.pattern
+import io.netpoll.coroutines.CoTestKit.usedHeapAfterGc
 import io.netpoll.coroutines.CoTestKit.withConn
 import io.netpoll.error.ConcurrentAccessException
 import io.netpoll.error.ReadTimeoutException
+import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
@@ -130,6 +135,47 @@ class CoSlotByteWaitTest : FunSpec({
                 awaitTrue("the second read parked") { c.rgState().startsWith("ParkSlot") }
                 c.send(byteArrayOf(0, 2))
                 r.await() shouldBe (1 to 2)
+            }
+        }
+    }
+
+    test("100,000 cancelled byte waits in the slot leave the word NIL, consume nothing, hold no pool bytes or heap, and the connection reads on") {
+        coTest(timeout = 60.seconds) {
+            withConn { c ->
+                c.send("abc")
+                c.awaitBuffered(3)
+                val conn = c.conn
+                val reads: List<suspend () -> Unit> = listOf(
+                    { conn.awaitReadable(4) },
+                    { conn.readInt() },
+                    { conn.next(4) },
+                    { conn.readFully(10) },
+                )
+                val (parked, heap) = withContext(conn.dispatcher) {
+                    suspend fun cancelledWaits(n: Int): Int {
+                        var parked = 0
+                        for (i in 0 until n) {
+                            val job = launch(start = CoroutineStart.UNDISPATCHED) { reads[i % reads.size]() }
+                            if (c.pd.rg.toString().startsWith("ParkSlot")) parked++
+                            job.cancel(QuietCancellation())
+                            job.join()
+                        }
+                        return parked
+                    }
+                    cancelledWaits(2_000)
+                    val pool0 = c.pool.bytesInUse()
+                    val heap0 = usedHeapAfterGc()
+                    val parked = cancelledWaits(100_000)
+                    c.pool.bytesInUse() shouldBe pool0
+                    parked to (usedHeapAfterGc() - heap0)
+                }
+                println("100k cancelled slot byte waits: $parked parked in the slot, heap growth ${heap / 1024} KiB")
+                parked shouldBe 100_000
+                heap shouldBeLessThan (4L shl 20)
+                c.rgState() shouldBe "NIL"
+                conn.connection.inputLen() shouldBe 3
+                c.send("d")
+                withContext(conn.dispatcher) { conn.readString(4) } shouldBe "abcd"
             }
         }
     }
