@@ -112,7 +112,7 @@ public final class NetConnection implements Connection, PollDesc.Handler {
     @SuppressWarnings("unused") private volatile int users;
     /**
      * This connection's poller thread while it is inside a read round ({@link #readReady}, which holds
-     * a counted enter for it), else null. Calls it makes meanwhile, inline handlers included, enter
+     * a counted enter for it) or a handler pass queued to the poller ({@link #inRound}), else null. Calls it makes meanwhile, inline handlers included, enter
      * through {@link #enterCall} for free: they cannot outlive the round's own enter. Written only by
      * the poller thread, so no other thread ever finds its own identity here.
      */
@@ -451,6 +451,27 @@ public final class NetConnection implements Connection, PollDesc.Handler {
         pollerInside = Thread.currentThread();
         try {
             readLoop();
+        } finally {
+            pollerInside = outer;
+            leave();
+        }
+    }
+
+    /**
+     * Poller thread: runs {@code pass} as if inside a read round (counted enter, {@link #pollerInside}
+     * set), so that a handler pass queued to the poller (the first one, or one triggered from another
+     * thread) makes its calls through {@link #enterCall} for free, exactly as one run from the read
+     * round does. Closed: runs it without entering (it finds the connection closed itself).
+     */
+    void inRound(Runnable pass) {
+        if (!enter()) {
+            pass.run();
+            return;
+        }
+        Thread outer = pollerInside;
+        pollerInside = Thread.currentThread();
+        try {
+            pass.run();
         } finally {
             pollerInside = outer;
             leave();

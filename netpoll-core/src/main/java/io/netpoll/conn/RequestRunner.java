@@ -45,6 +45,12 @@ final class RequestRunner {
     private static final int AGAIN = 2;
 
     private final NetConnection conn;
+    /** A pass on the handler executor. */
+    private final Runnable passTask = this::pass;
+    /** A pass queued to the poller: run as inside a read round ({@link NetConnection#inRound}). */
+    private final Runnable passInRound;
+    /** The first pass of an inline connection, queued to the poller by {@link #start}. */
+    private final Runnable startInRound;
     @SuppressWarnings("unused") private volatile int state;
     private volatile OnRequest handler;
     /** Cleared by the first pass, which runs it. */
@@ -54,6 +60,12 @@ final class RequestRunner {
 
     RequestRunner(NetConnection conn, OnConnect onConnect, OnRequest handler) {
         this.conn = conn;
+        this.passInRound = () -> conn.inRound(passTask);
+        this.startInRound = () -> {
+            if (claim()) {
+                conn.inRound(passTask);
+            }
+        };
         this.onConnect = onConnect;
         this.handler = handler;
     }
@@ -67,10 +79,21 @@ final class RequestRunner {
         trigger();
     }
 
-    /** After registration: the first pass runs onConnect (if any) and whatever input is there. */
+    /**
+     * After registration (on the accepting or dialing thread): the first pass runs onConnect (if any)
+     * and whatever input is there (inline handlers: queued to the poller as a round of its own). Not through
+     * {@link #dispatch}: the request path's compiled code then never sees this once-per-connection
+     * caller, and each new connection does not send it back to the interpreter.
+     */
     void start() {
-        if (onConnect != null || handler != null) {
-            forceTrigger();
+        if (onConnect == null && handler == null) {
+            return;
+        }
+        if (conn.config.inline()) {
+            // claimed on the poller, so it never meets a pass there that is queued but not yet run
+            conn.poller.execute(startInRound);
+        } else if (claim()) {
+            submit();
         }
     }
 
@@ -83,19 +106,25 @@ final class RequestRunner {
     }
 
     private void forceTrigger() {
+        if (claim()) {
+            dispatch();
+        }
+    }
+
+    /** IDLE → RUNNING: true, the caller runs the pass. RUNNING → AGAIN (the running pass loops once more) or AGAIN: false. */
+    private boolean claim() {
         for (;;) {
             int s = (int) STATE.getVolatile(this);
             if (s == IDLE) {
                 if (STATE.compareAndSet(this, IDLE, RUNNING)) {
-                    dispatch();
-                    return;
+                    return true;
                 }
             } else if (s == RUNNING) {
                 if (STATE.compareAndSet(this, RUNNING, AGAIN)) {
-                    return;
+                    return false;
                 }
             } else {
-                return;
+                return false;
             }
         }
     }
@@ -118,12 +147,18 @@ final class RequestRunner {
             if (conn.poller.inEventLoop()) {
                 pass();
             } else {
-                conn.poller.execute(this::pass);
+                conn.poller.execute(passInRound);
             }
             return;
         }
+        submit();
+    }
+
+
+    /** Hands a pass to the handler executor. */
+    private void submit() {
         try {
-            conn.config.executor().execute(this::pass);
+            conn.config.executor().execute(passTask);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             STATE.setVolatile(this, IDLE);
             conn.closeWith(e);
