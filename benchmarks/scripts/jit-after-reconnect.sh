@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# jit-after-reconnect.sh PORT JAVA_ARGS... : what the JIT recompiles when the benchmark's connections
+# are replaced. Runs `java -XX:+LogCompilation JAVA_ARGS PORT` on core 0, warms it up 5 s with
+# echo-load (open loop at RATE, default 50,000/s, 100 connections, 1 KB), then drives it 10 s with
+# new connections, as measure-echo.sh does. Prints each uncommon trap taken after the warm-up
+# (reason, and the inlined frames where it fired) and the C2 compile seconds spent after it, the
+# largest first. Needs python3. Example:
+#   benchmarks/scripts/jit-after-reconnect.sh 7500 -jar examples/target/netpoll-examples.jar framed-echo
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+shared=${SHARED:-$(cd "$here/../.." && pwd)/../shared}
+load=${ECHO_LOAD:-/tmp/echo-load}
+[ -x "$load" ] || gcc -O2 -o "$load" "$shared/bench/echo-load.c" || exit 2
+port=$1; shift
+rate=${RATE:-50000}
+log=$(mktemp /tmp/jit-after-reconnect.XXXXXX.log)
+start=$(date +%s.%N)
+taskset -c 0 java -XX:+UnlockDiagnosticVMOptions -XX:+LogCompilation -XX:LogFile="$log" "$@" "$port" >/dev/null 2>&1 &
+spid=$!
+for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+taskset -c 1 "$load" 127.0.0.1 "$port" 100 1024 5 1 0 "$rate" >/dev/null 2>&1
+warm=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a - 0.2 }') # JVM clock starts a little later
+taskset -c 1 "$load" 127.0.0.1 "$port" 100 1024 10 1 1 "$rate" | grep -o 'qps=[0-9]*\|p99_us=[0-9]*' | tr '\n' ' '
+echo
+kill "$spid"; wait "$spid" 2>/dev/null
+python3 - "$log" "$warm" <<'PY'
+import re, sys
+lines = open(sys.argv[1], errors="replace").read().split("\n")
+after = float(sys.argv[2])
+attrs = lambda s: dict(re.findall(r"(\w+)='([^']*)'", s))
+print(f"uncommon traps after {after:.2f} s (the warm-up's connections closing, new ones arriving):")
+task, c2 = None, []
+for i, line in enumerate(lines):
+    if line.startswith("<uncommon_trap thread"):
+        a = attrs(line)
+        frames = []
+        j = i + 1
+        while j < len(lines) and lines[j].startswith("<jvms"):
+            m = attrs(lines[j])["method"].split(" ")
+            frames.append(f"{m[0].split('.')[-1]}.{m[1]}@{attrs(lines[j])['bci']}")
+            j += 1
+        if float(a["stamp"]) > after:
+            print(f"  {a['stamp']} {a['reason']:<12} {' < '.join(frames[:4])}")
+    elif line.startswith("<task ") and "compile_id" in line:
+        task = attrs(line)
+    elif task is not None and line.startswith("<task_done"):
+        if task.get("level", "4") == "4" and float(task["stamp"]) > after:
+            c2.append((float(attrs(line)["stamp"]) - float(task["stamp"]), task["method"]))
+        task = None
+print(f"C2 compiles after the warm-up: {len(c2)}, {sum(t for t, _ in c2):.3f} s")
+for t, m in sorted(c2, reverse=True)[:8]:
+    print(f"  {t:.3f} s  {m}")
+PY
+rm -f "$log"
