@@ -5,17 +5,16 @@ import io.netpoll.error.ReadTimeoutException
 import io.netpoll.poll.PollDesc
 
 /**
- * A read's wait for bytes, as the read parker's slot checks it on each wake-up: the outcome is the
- * same, in the same order, as in the general wait (`SuspendConnection.awaitInput`): `true` when
- * the bytes are buffered (before any error: bytes that came before a peer close are read first),
- * then the closed error, then `false` at the end of input, then the deadline and close flags of the
- * poll descriptor.
+ * A read's wait for bytes, as the read parker's slot checks it on each wake-up, in the order the
+ * read contract gives: the closed error once the connection is closed (locally, or by a reset),
+ * whatever is buffered; `true` when the bytes are buffered (bytes that came before a peer's FIN are
+ * read first); `false` at the end of input; then the deadline and close flags of the poll descriptor.
  */
 internal class InputWait(private val c: NetConnection) : ByteWait {
     override fun outcome(n: Int): Any = when {
-        c.inputLen() >= n -> true
         !c.isActive -> c.closedError()
-        c.inputEof() -> c.inputLen() >= n
+        c.inputLen() >= n -> true
+        c.inputEof() -> false
         else -> when (c.pollDesc().check(PollDesc.READ)) {
             PollDesc.ERR_TIMEOUT -> ReadTimeoutException()
             PollDesc.ERR_CLOSING -> c.closedError()

@@ -15,6 +15,7 @@ import io.netpoll.coroutines.CoTestKit.pattern
 import io.netpoll.coroutines.CoTestKit.usedHeapAfterGc
 import io.netpoll.coroutines.CoTestKit.withConn
 import io.netpoll.error.ConcurrentAccessException
+import io.netpoll.error.ConnectionClosedException
 import io.netpoll.error.ReadTimeoutException
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
@@ -176,6 +177,24 @@ class CoSlotByteWaitTest : FunSpec({
                 conn.connection.inputLen() shouldBe 3
                 c.send("d")
                 withContext(conn.dispatcher) { conn.readString(4) } shouldBe "abcd"
+            }
+        }
+    }
+
+    test("a read after the connection was closed locally throws ConnectionClosedException on the slot path too, even with the bytes buffered") {
+        coTest {
+            withConn { c ->
+                c.send("abcd")
+                c.awaitBuffered(4)
+                val outcomes = withContext(c.conn.dispatcher) {
+                    c.conn.close()
+                    listOf(
+                        runCatching { c.conn.awaitReadable(4) }.exceptionOrNull(),
+                        runCatching { c.conn.readInt() }.exceptionOrNull(),
+                        runCatching { c.conn.next(2) }.exceptionOrNull(),
+                    )
+                }
+                outcomes.forEach { (it is ConnectionClosedException).shouldBeTrue() }
             }
         }
     }
