@@ -252,24 +252,24 @@ internal class ParkSlot(
 }
 
 /**
- * Resumes [c] with [value] (a [Throwable]: with that exception) here when on the poller thread and not already nested too deeply in resumptions
- * (a coroutine resumed in place may itself wake another, e.g. by closing its connection); otherwise
- * queues it to the poller.
+ * Resumes [c] with [value] (a [Throwable]: with that exception) here when on the poller thread and
+ * not already nested too deeply in resumptions (a coroutine resumed in place may itself wake
+ * another, e.g. by closing its connection); otherwise queues it to the poller.
  */
 internal fun PollerDispatcher.resumeHere(c: Continuation<Any?>, value: Any) {
     if (poller.inEventLoop() && nesting < PollerDispatcher.MAX_NESTING) {
         nesting++
         try {
-            c.resumeWith(value)
+            c.resumeWithValue(value)
         } finally {
             nesting--
         }
     } else {
-        poller.execute { c.resumeWith(value) }
+        poller.execute { c.resumeWithValue(value) }
     }
 }
 
 /** Resumes with [value], or with it as the exception when it is a [Throwable]. */
-private fun Continuation<Any?>.resumeWith(value: Any) {
+private fun Continuation<Any?>.resumeWithValue(value: Any) {
     if (value is Throwable) resumeWithException(value) else resume(value)
 }
