@@ -6,16 +6,10 @@
 # threads "netpoll-", JIT compiler threads "C2_CompilerThre", GC ...), read from /proc/PID/task.
 # It shows how much of a JVM's cost is the JIT reacting to the warm-up's connections closing.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-shared=${SHARED:-$(cd "$here/../.." && pwd)/../shared}
-load=${ECHO_LOAD:-/tmp/echo-load}
-[ -x "$load" ] || gcc -O2 -o "$load" "$shared/bench/echo-load.c" || exit 2
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 port=$1; shift
-rate=${RATE:-50000}
-taskset -c 0 "$@" "$port" >/tmp/cpu-by-thread-server.log 2>&1 &
-spid=$!
-for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
-taskset -c 1 "$load" 127.0.0.1 "$port" 100 1024 5 1 0 "$rate" >/dev/null 2>&1
+start_warm "$port" /tmp/cpu-by-thread-server.log "$@" "$port"
 snap() { for t in /proc/$spid/task/*; do echo "$(tr ' ' '_' <"$t/comm") $(awk '{print $14+$15}' "$t/stat")"; done; }
 snap >/tmp/cpu-by-thread.0
 out=$(taskset -c 1 "$load" 127.0.0.1 "$port" 100 1024 10 1 1 "$rate")

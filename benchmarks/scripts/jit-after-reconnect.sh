@@ -7,18 +7,12 @@
 # largest first. Needs python3. Example:
 #   benchmarks/scripts/jit-after-reconnect.sh 7500 -jar examples/target/netpoll-examples.jar framed-echo
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-shared=${SHARED:-$(cd "$here/../.." && pwd)/../shared}
-load=${ECHO_LOAD:-/tmp/echo-load}
-[ -x "$load" ] || gcc -O2 -o "$load" "$shared/bench/echo-load.c" || exit 2
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 port=$1; shift
-rate=${RATE:-50000}
 log=$(mktemp /tmp/jit-after-reconnect.XXXXXX.log)
 start=$(date +%s.%N)
-taskset -c 0 java -XX:+UnlockDiagnosticVMOptions -XX:+LogCompilation -XX:LogFile="$log" "$@" "$port" >/dev/null 2>&1 &
-spid=$!
-for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
-taskset -c 1 "$load" 127.0.0.1 "$port" 100 1024 5 1 0 "$rate" >/dev/null 2>&1
+start_warm "$port" /dev/null java -XX:+UnlockDiagnosticVMOptions -XX:+LogCompilation -XX:LogFile="$log" "$@" "$port"
 warm=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a - 0.2 }') # JVM clock starts a little later
 taskset -c 1 "$load" 127.0.0.1 "$port" 100 1024 10 1 1 "$rate" | grep -o 'qps=[0-9]*\|p99_us=[0-9]*' | tr '\n' ' '
 echo

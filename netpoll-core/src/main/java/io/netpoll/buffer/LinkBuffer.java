@@ -511,11 +511,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
             return; // nothing held (or the writer is starting a new chain right now)
         }
         cur = readerLen() > 0 ? current() : settle(cur);
-        while (n != cur) {
-            Node next = n.next();
-            n.chunk.release();
-            n = next;
-        }
+        freeBefore(n, cur);
         head = cur;
         if (!cur.finished()) {
             return;
@@ -534,6 +530,15 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
         cur.chunk.release();
         head = next;
         readNode = next;
+    }
+
+    /** Frees the nodes from {@code from} up to {@code to}, which stays. */
+    private static void freeBefore(Node from, Node to) {
+        for (Node n = from; n != to; ) {
+            Node next = n.next();
+            n.chunk.release();
+            n = next;
+        }
     }
 
     /** With nothing readable: step past consumed sealed nodes that have a successor. */
@@ -792,11 +797,7 @@ public final class LinkBuffer implements Reader, Writer, AutoCloseable {
                 break;
             }
         }
-        for (Node nd = other.head; nd != first; ) {
-            Node next = nd.next();
-            nd.chunk.release();
-            nd = next;
-        }
+        freeBefore(other.head, first);
         other.head = other.readNode = other.tail = other.flushNode = null;
         for (Node nd = first; nd != null; ) {
             Node next = nd == last ? null : nd.next();

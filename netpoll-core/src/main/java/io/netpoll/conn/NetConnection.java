@@ -447,13 +447,11 @@ public final class NetConnection implements Connection, PollDesc.Handler {
         if (!enter()) {
             return;
         }
-        Thread outer = pollerInside; // null, or this thread in an outer round (a resume from a handler)
-        pollerInside = Thread.currentThread();
+        Thread outer = beginRound();
         try {
             readLoop();
         } finally {
-            pollerInside = outer;
-            leave();
+            endRound(outer);
         }
     }
 
@@ -468,14 +466,25 @@ public final class NetConnection implements Connection, PollDesc.Handler {
             pass.run();
             return;
         }
-        Thread outer = pollerInside;
-        pollerInside = Thread.currentThread();
+        Thread outer = beginRound();
         try {
             pass.run();
         } finally {
-            pollerInside = outer;
-            leave();
+            endRound(outer);
         }
+    }
+
+    /** After a counted enter on the poller thread: marks the round; returns the outer round's mark (null, or this thread when nested). */
+    private Thread beginRound() {
+        Thread outer = pollerInside;
+        pollerInside = Thread.currentThread();
+        return outer;
+    }
+
+    /** Ends a round begun by {@link #beginRound}: restores the outer mark, then leaves. */
+    private void endRound(Thread outer) {
+        pollerInside = outer;
+        leave();
     }
 
     private void readLoop() {

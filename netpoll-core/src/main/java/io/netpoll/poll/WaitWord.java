@@ -13,7 +13,6 @@ import java.lang.invoke.VarHandle;
  * NIL(null)  nobody waits, no readiness latched            → WAIT by {@link #prepare} (the waiter)
  *                                                          → READY by {@link #unblock}(ioready=true)
  * READY      readiness arrived while nobody waited         → NIL by {@link #prepare} (consumed, no wait)
- *                                                          → NIL by {@link #consumeReady} (a woken waiter)
  * WAIT       a waiter is about to park                      → waiter by {@link #commit} (the waiter)
  *                                                          → READY / NIL by {@link #unblock}: the commit
  *                                                            then fails and the waiter does not park
@@ -92,15 +91,6 @@ public final class WaitWord {
             throw new IllegalStateException("corrupted wait word: waiter " + old + " still parked");
         }
         return old == READY;
-    }
-
-    /**
-     * READY → NIL, for a waiter that was woken and used the readiness without a {@link #finish} of
-     * its own (it re-checks its condition in the unblocker's call). Returns whether it was READY;
-     * any other state is left alone.
-     */
-    public boolean consumeReady() {
-        return state == READY && STATE.compareAndSet(this, READY, null);
     }
 
     /**

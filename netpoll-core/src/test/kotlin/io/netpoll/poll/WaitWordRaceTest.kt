@@ -176,23 +176,6 @@ class WaitWordRaceTest : FunSpec({
         word.finish() shouldBe false
     }
 
-    test("consumeReady clears only a latched readiness and leaves NIL, WAIT and a parked waiter alone") {
-        val word = WaitWord()
-        word.consumeReady() shouldBe false // NIL
-        word.unblock(true) shouldBe null
-        word.consumeReady() shouldBe true
-        word.toString() shouldBe "NIL"
-        word.prepare() shouldBe false // NIL -> WAIT
-        word.consumeReady() shouldBe false
-        word.toString() shouldBe "WAIT"
-        val w = CountingWaiter()
-        word.commit(w) shouldBe true
-        word.consumeReady() shouldBe false
-        word.unblock(true) shouldBe w // still parked: the unblock takes it out
-        word.consumeReady() shouldBe true
-        word.toString() shouldBe "NIL"
-    }
-
     test("a second waiter on the same word is a double wait and throws") {
         val word = WaitWord()
         word.prepare() shouldBe false

@@ -176,22 +176,21 @@ internal class ParkSlot(
         var waiting = registered
         var r: Any
         while (true) {
-            r = wait.outcome(n)
-            if (r !== ByteWait.PENDING) {
-                // woken with the outcome known: the readiness the unblock latched is used up, as after a wait
-                if (registered) word.consumeReady()
-                break
-            }
-            try {
-                if (word.prepare()) continue // readiness latched (READY → NIL): look again
+            // the word first: READY (readiness latched, e.g. by the unblock that woke us) is consumed
+            // here, NIL becomes WAIT; then the input, so nothing that comes after the look is missed
+            val latched = try {
+                word.prepare()
             } catch (e: IllegalStateException) {
                 r = ConcurrentAccessException() // another reader waits in the word
                 break
             }
-            // WAIT: a close or deadline that came before the prepare did not unblock it, so look again
             r = wait.outcome(n)
+            if (latched) {
+                if (r !== ByteWait.PENDING) break
+                continue // the readiness was for bytes still short of n: wait again
+            }
             if (r !== ByteWait.PENDING) {
-                word.finish()
+                word.finish() // WAIT → NIL: decided without parking
                 break
             }
             if (!waiting) {

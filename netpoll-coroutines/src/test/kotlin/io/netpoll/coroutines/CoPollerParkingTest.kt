@@ -58,9 +58,6 @@ private class Tagged(val tag: String) : AbstractCoroutineContextElement(Key), Th
 class CoPollerParkingTest : FunSpec({
     timeout = 120_000L
 
-    /** The read word's state, read on the poller thread. */
-    fun CoTestKit.TestConn.rgState(): String = onPoller(poller) { pd.rg.toString() }
-
     test("a read from the connection's poller dispatcher parks in the reusable slot and resumes on the poller thread with the bytes") {
         coTest {
             withConn { c ->

@@ -10,7 +10,6 @@ import io.kotest.matchers.string.shouldStartWith
 import io.netpoll.coroutines.CoTestKit.QuietCancellation
 import io.netpoll.coroutines.CoTestKit.awaitTrue
 import io.netpoll.coroutines.CoTestKit.coTest
-import io.netpoll.coroutines.CoTestKit.onPoller
 import io.netpoll.coroutines.CoTestKit.pattern
 import io.netpoll.coroutines.CoTestKit.usedHeapAfterGc
 import io.netpoll.coroutines.CoTestKit.withConn
@@ -33,8 +32,6 @@ import kotlin.time.TimeSource
  */
 class CoSlotByteWaitTest : FunSpec({
     timeout = 60_000L
-
-    fun CoTestKit.TestConn.rgState(): String = onPoller(poller) { pd.rg.toString() }
 
     test("a read of 1,000 bytes that arrive in 1-byte pieces stays parked in the slot until the last one, then returns all of them in order") {
         coTest {

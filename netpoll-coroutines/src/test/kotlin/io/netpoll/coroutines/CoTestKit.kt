@@ -120,6 +120,9 @@ object CoTestKit {
 
         fun send(s: String) = send(s.toByteArray())
 
+        /** The read word's state (`NIL`, `READY`, `WAIT`, or the parked waiter), read on the poller thread. */
+        fun rgState(): String = onPoller(poller) { pd.rg.toString() }
+
         /** Waits (bounded) until the connection has at least [n] unread bytes in its input buffer. */
         suspend fun awaitBuffered(n: Int) = awaitTrue("$n bytes buffered (have ${conn.connection.inputLen()})") {
             conn.connection.inputLen() >= n
