@@ -54,6 +54,13 @@ final class JnaLibC implements LibC {
         static native int shutdown(int fd, int how);
 
         static native int close(int fd);
+
+        static native String strerror(int errnum);
+    }
+
+    /** libc's text for {@code errnum}, as the JDK's own natives put it in their exception messages. */
+    static String strerror(int errnum) {
+        return C.strerror(errnum);
     }
 
     private static int r(int result) {

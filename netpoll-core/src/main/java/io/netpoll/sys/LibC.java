@@ -5,8 +5,8 @@ package io.netpoll.sys;
  * implementation of this interface, chosen once at run time by {@link Sys#libc()}.
  *
  * <p>Arguments are primitives and raw native addresses only, so an implementation can be JNA
- * direct mapping ({@link JnaLibC}) or, later, a JDK 22+ FFM downcall, without any layer above
- * noticing. Every call returns what the C call returns on success and {@code -errno} on failure
+ * direct mapping ({@link JnaLibC}), the JDK's own JNI entry points ({@link JdkLibC}) or a JDK 22+
+ * FFM downcall ({@link FfmLibC}), without any layer above noticing. Every call returns what the C call returns on success and {@code -errno} on failure
  * (the kernel's own convention); it never throws. Turning a negative result into an exception is
  * the job of {@link Errno#check} alone.
  */

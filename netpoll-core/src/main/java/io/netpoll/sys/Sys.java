@@ -10,8 +10,11 @@ import java.util.Locale;
  *
  * <p>The implementation is picked by the system property {@code netpoll.libc}: {@code jna} (JNA
  * direct mapping, about 0.1 us a call), {@code ffm} (the JDK 22+ Foreign Function &amp; Memory API, a
- * few ns a call), or {@code auto} (the default: FFM on JDK 22+, JNA before). Nothing above this
- * class knows which one runs; {@link LibC#name()} says.
+ * few ns a call), {@code jdk} (JDK 17-21: {@code read}, {@code write} and {@code epoll_wait} through
+ * the JDK's own JNI entry points, everything else through JNA; needs
+ * {@code --add-opens java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.base/java.io=ALL-UNNAMED}),
+ * or {@code auto} (the default: FFM on JDK 22+; before that {@code jdk} when those packages are open,
+ * else JNA). Nothing above this class knows which one runs; {@link LibC#name()} says.
  *
  * <p>On a platform netpoll does not support (not Linux, or an architecture whose
  * {@code epoll_event} layout is unknown) the first call throws {@link UnsupportedPlatformException}
@@ -32,7 +35,7 @@ public final class Sys {
     }
 
     /**
-     * A separate binding of the given kind ({@code "jna"} or {@code "ffm"}), for tests and benchmarks
+     * A separate binding of the given kind ({@code "jna"}, {@code "jdk"} or {@code "ffm"}), for tests and benchmarks
      * that compare them; the layers above always use {@link #libc()}.
      */
     public static LibC create(String impl) {
@@ -40,7 +43,8 @@ public final class Sys {
         return switch (impl) {
             case "jna" -> new JnaLibC();
             case "ffm" -> Holder.ffm(true);
-            default -> throw new IllegalArgumentException("unknown libc binding " + impl + ": jna or ffm");
+            case "jdk" -> Holder.jdk();
+            default -> throw new IllegalArgumentException("unknown libc binding " + impl + ": jna, jdk or ffm");
         };
     }
 
@@ -56,12 +60,26 @@ public final class Sys {
                     return new JnaLibC();
                 case "ffm":
                     return ffm(true);
+                case "jdk":
+                    return jdk();
                 case "auto":
                     LibC f = FfmLibC.available() ? ffm(false) : null;
-                    return f != null ? f : new JnaLibC();
+                    if (f != null) {
+                        return f;
+                    }
+                    return JdkLibC.available() ? new JdkLibC() : new JnaLibC();
                 default:
-                    throw new IllegalArgumentException("netpoll.libc=" + impl + ": use auto, jna or ffm");
+                    throw new IllegalArgumentException("netpoll.libc=" + impl + ": use auto, jna, jdk or ffm");
             }
+        }
+
+        private static LibC jdk() {
+            if (!JdkLibC.available()) {
+                throw new UnsupportedOperationException("netpoll.libc=jdk needs --add-opens java.base/sun.nio.ch=ALL-UNNAMED"
+                        + " --add-opens java.base/java.io=ALL-UNNAMED and a JDK whose internals have the expected"
+                        + " entry points (17 to 21); this is " + Runtime.version());
+            }
+            return new JdkLibC();
         }
 
         private static LibC ffm(boolean required) {

@@ -4,16 +4,30 @@ import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
 import java.net.Socket
 
-/** Both libc bindings behave the same through the seam (FFM only on JDK 22+, skipped before). */
+/**
+ * Every libc binding behaves the same through the seam (FFM only on JDK 22+; the JDK entry points
+ * only when the test JVM opens their packages, as the build's surefire flags do).
+ */
 class LibCBindingsTest : FunSpec({
     val bindings = buildList {
         add("jna")
+        if (JdkLibC.available()) add("jdk") else println("LibCBindingsTest: jdk rows skipped, packages not open or entry points missing")
         if (FfmLibC.available()) add("ffm") else println("LibCBindingsTest: FFM rows skipped, JDK ${Runtime.version().feature()} < 22")
+    }
+    val names = mapOf("jna" to "jna-direct", "jdk" to "jdk-jni", "ffm" to "ffm")
+
+    test("auto picks FFM on JDK 22+, else the JDK entry points when their packages are open, else JNA") {
+        val expected = when {
+            FfmLibC.available() -> "ffm"
+            JdkLibC.available() -> "jdk-jni"
+            else -> "jna-direct"
+        }
+        if (System.getProperty("netpoll.libc", "auto") == "auto") Sys.libc().name() shouldBe expected
     }
     for (name in bindings) {
         test("$name: failures come back as -errno, never as exceptions") {
             val c = Sys.create(name)
-            c.name() shouldBe (if (name == "jna") "jna-direct" else "ffm")
+            c.name() shouldBe names[name]
             c.close(-1) shouldBe -Errno.EBADF
             c.write(-1, 0, 0) shouldBe -Errno.EBADF.toLong()
             val efd = c.eventfd(0, Linux.EFD_NONBLOCK or Linux.EFD_CLOEXEC)
@@ -50,6 +64,43 @@ class LibCBindingsTest : FunSpec({
                 while (n == -Errno.EAGAIN.toLong()) { Thread.sleep(1); n = c.readv(fd, iov.address(), 2) }
                 n shouldBe 3L
                 (0 until 3).map { into.buffer().get(it) } shouldBe listOf<Byte>(9, 8, 7)
+                c.close(fd)
+            }
+            c.close(lfd)
+        }
+
+        test("$name: a reset peer, the end of the stream and bad descriptors come back as the kernel's values") {
+            val c = Sys.create(name)
+            val buf = NativeBuffer(64)
+            val iov = NativeBuffer(16)
+            iov.putLong(0, buf.address()); iov.putLong(8, 64)
+            c.readv(-1, iov.address(), 1) shouldBe -Errno.EBADF.toLong()
+            c.writev(-1, iov.address(), 1) shouldBe -Errno.EBADF.toLong()
+            c.read(-1, buf.address(), 8) shouldBe -Errno.EBADF.toLong()
+            c.epollWait(-1, buf.address(), 1, 0) shouldBe -Errno.EBADF
+            val (lfd, addr) = TestSockets.listener()
+            // a peer that closes normally: the bytes it sent, then 0 (end of stream), never an error
+            Socket(addr.address, addr.port).use { peer ->
+                val fd = TestSockets.acceptBlocking(lfd)
+                peer.getOutputStream().write(byteArrayOf(1, 2, 3))
+                peer.close()
+                var n = c.read(fd, buf.address(), 64)
+                while (n == -Errno.EAGAIN.toLong()) { Thread.sleep(1); n = c.read(fd, buf.address(), 64) }
+                n shouldBe 3L
+                c.read(fd, buf.address(), 64) shouldBe 0L
+                c.readv(fd, iov.address(), 1) shouldBe 0L
+                c.close(fd)
+            }
+            // a peer that resets (SO_LINGER 0): ECONNRESET on the read, then EPIPE on a write
+            Socket(addr.address, addr.port).use { peer ->
+                val fd = TestSockets.acceptBlocking(lfd)
+                peer.setSoLinger(true, 0)
+                peer.close()
+                var n = c.read(fd, buf.address(), 64)
+                while (n == -Errno.EAGAIN.toLong()) { Thread.sleep(1); n = c.read(fd, buf.address(), 64) }
+                n shouldBe -Errno.ECONNRESET.toLong()
+                c.write(fd, buf.address(), 8) shouldBe -Errno.EPIPE.toLong()
+                c.writev(fd, iov.address(), 1) shouldBe -Errno.EPIPE.toLong()
                 c.close(fd)
             }
             c.close(lfd)
