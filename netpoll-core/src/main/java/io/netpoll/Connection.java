@@ -88,7 +88,10 @@ public interface Connection extends AutoCloseable {
     /** Bounds each wait for the socket to take queued output ({@code null} or zero: no bound). */
     void setWriteTimeout(Duration timeout);
 
-    /** Closes the connection after this long without traffic in either direction ({@code null}/zero: never). */
+    /**
+     * Closes the connection after this long without traffic in either direction ({@code null}/zero:
+     * never), counted from this call or from the last traffic after it.
+     */
     void setIdleTimeout(Duration timeout);
 
     /** An absolute deadline for every read wait ({@code null}: none). A past deadline fails waits at once. */

@@ -513,7 +513,9 @@ public final class NetConnection implements Connection, PollDesc.Handler {
             long n = count == 1 ? libc.read(fd, iov.getLong(0), booked) : libc.readv(fd, iov.address(), count);
             if (n > 0) {
                 input.bookAck((int) n);
-                lastActivity = poller.loopTime();
+                if (idleTimeoutNanos > 0) {
+                    lastActivity = poller.loopTime();
+                }
                 if (n == booked) {
                     bookSize = Math.min(MAX_BOOK, bookSize * 2);
                 } else if (n < booked / 8 && bookSize > MIN_BOOK) {
@@ -701,6 +703,8 @@ public final class NetConnection implements Connection, PollDesc.Handler {
 
     @Override
     public void setIdleTimeout(Duration timeout) {
+        // traffic is stamped only while an idle timeout is set: the idle time counts from here
+        lastActivity = System.nanoTime();
         idleTimeoutNanos = nanos(timeout);
         poller.execute(this::armIdle);
     }
@@ -863,9 +867,11 @@ public final class NetConnection implements Connection, PollDesc.Handler {
         return inputEof;
     }
 
-    /** Stamps application-side traffic for the idle timeout. */
+    /** Stamps application-side traffic for the idle timeout (nothing to stamp without one). */
     void activity() {
-        lastActivity = poller.inEventLoop() ? poller.loopTime() : System.nanoTime();
+        if (idleTimeoutNanos > 0) {
+            lastActivity = poller.inEventLoop() ? poller.loopTime() : System.nanoTime();
+        }
     }
 
     @Override

@@ -9,6 +9,8 @@ import io.netpoll.sys.Sys;
 import io.netpoll.timer.Timeout;
 import io.netpoll.timer.TimerWheel;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -86,9 +88,24 @@ public final class Poller implements Executor, AutoCloseable {
     private int eventCapacity;
     /** When the poller plans to wake for its next timer tick (nanoTime), or Long.MAX_VALUE; 0 while awake. */
     private volatile long plannedWake;
-    private volatile long busySince;
-    /** System.nanoTime() when the loop last woke: a cheap clock for activity stamps (1 tick accurate). */
-    private volatile long loopTime = System.nanoTime();
+    /**
+     * batch: counts the loop's batches for the {@link StallDetector}. Odd while the poller handles a
+     * batch (incremented when epoll_wait returns), even while it waits (incremented when the batch
+     * ends); moved by the poller thread only, with opaque stores (no fence on the hot path), read by
+     * the detector. An odd value the detector sees twice, 100 ms apart, is one batch still running.
+     */
+    private long batch;
+    private static final VarHandle BATCH;
+    /** Poller thread only: System.nanoTime() of the current batch, read on first use; 0 = not read yet. */
+    private long batchTime;
+
+    static {
+        try {
+            BATCH = MethodHandles.lookup().findVarHandle(Poller.class, "batch", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     @SuppressWarnings("unchecked")
     public Poller(String name) throws SyscallException {
@@ -254,15 +271,22 @@ public final class Poller implements Executor, AutoCloseable {
         }
     }
 
-    /** The time the loop last woke, from {@link System#nanoTime()}; at most about one tick stale while busy. */
+    /**
+     * Poller thread only: a {@link System#nanoTime()} reading taken once per batch, on the first call
+     * in it (a batch that never asks reads no clock); as stale as the batch is long.
+     */
     public long loopTime() {
-        return loopTime;
+        long t = batchTime;
+        if (t == 0) {
+            t = System.nanoTime();
+            batchTime = t;
+        }
+        return t;
     }
 
-    /** Nanos since the poller started handling its current batch, or 0 when it is waiting. */
-    public long busyNanos() {
-        long s = busySince;
-        return s == 0 ? 0 : System.nanoTime() - s;
+    /** The batch counter: odd while the poller handles a batch, even while it waits (see {@link #batch}). */
+    long batchCount() {
+        return (long) BATCH.getOpaque(this);
     }
 
     void loop() {
@@ -272,11 +296,11 @@ public final class Poller implements Executor, AutoCloseable {
                 int n = libc.epollWait(epfd, events.address(), eventCapacity, timeoutMs);
                 wakeState.set(AWAKE);
                 plannedWake = 0;
-                long woke = System.nanoTime();
-                busySince = woke;
-                loopTime = woke;
+                batchTime = 0;
+                BATCH.setOpaque(this, batch + 1);
                 if (n < 0) {
                     if (n == -Errno.EINTR) {
+                        BATCH.setOpaque(this, batch + 1);
                         continue;
                     }
                     throw Errno.exception("epoll_wait", -n);
@@ -290,7 +314,7 @@ public final class Poller implements Executor, AutoCloseable {
                     timers.advance(System.nanoTime());
                 }
                 runTasks();
-                busySince = 0;
+                BATCH.setOpaque(this, batch + 1);
             }
         } catch (Throwable e) {
             logError(name + ": poller loop failed", e);

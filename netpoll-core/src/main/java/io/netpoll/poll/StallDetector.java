@@ -9,7 +9,10 @@ import java.util.concurrent.TimeUnit;
  * for long on the poller thread, stalling every other connection of that poller). One daemon thread
  * for the process samples the registered pollers every 100 ms; when one has been busy longer than
  * its threshold it logs a WARNING with the poller thread's stack (what is blocking it), once per
- * stall. Cost while nothing stalls: one volatile read per poller per sample.
+ * stall. The poller pays nothing for it but two plain stores of its batch counter per batch (no
+ * clock read, no fence): a batch is "the same one" while the counter stays at one odd value, and
+ * its length is measured by this thread's clock from the first sample that saw that value, so a
+ * stall is reported up to one period (100 ms) late and its length is a lower bound.
  */
 public final class StallDetector {
     private static final System.Logger LOG = System.getLogger("io.netpoll.poll");
@@ -25,7 +28,7 @@ public final class StallDetector {
         if (thresholdNanos <= 0) {
             return;
         }
-        WATCHED.put(poller, new long[] {thresholdNanos, 0});
+        WATCHED.put(poller, new long[] {thresholdNanos, 0, 0, 0});
         if (thread == null) {
             thread = new Thread(StallDetector::run, "netpoll-stall-detector");
             thread.setDaemon(true);
@@ -49,8 +52,17 @@ public final class StallDetector {
         }
     }
 
+    /** {@code state}: threshold, reported (0/1), the batch counter last seen, when it was first seen. */
     private static void check(Poller p, long[] state) {
-        long busy = p.busyNanos();
+        long batch = p.batchCount();
+        long now = System.nanoTime();
+        if ((batch & 1) == 0 || batch != state[2]) {
+            state[1] = 0; // waiting, or a new batch since the last sample
+            state[2] = batch;
+            state[3] = now;
+            return;
+        }
+        long busy = now - state[3];
         if (busy > state[0]) {
             if (state[1] == 0) {
                 state[1] = 1;
@@ -58,13 +70,11 @@ public final class StallDetector {
                 for (StackTraceElement el : p.thread().getStackTrace()) {
                     sb.append("\n\tat ").append(el);
                 }
-                LOG.log(System.Logger.Level.WARNING, p.name() + " has been busy for "
+                LOG.log(System.Logger.Level.WARNING, p.name() + " has been busy for at least "
                         + TimeUnit.NANOSECONDS.toMillis(busy) + " ms: every other connection on it waits."
                         + " A handler is blocking or computing on the poller thread; run such handlers on an"
                         + " executor (Java) or another dispatcher (Kotlin). Poller stack:" + sb);
             }
-        } else {
-            state[1] = 0;
         }
     }
 }
