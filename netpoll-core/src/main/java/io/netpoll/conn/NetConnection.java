@@ -459,9 +459,10 @@ public final class NetConnection implements Connection, PollDesc.Handler {
      * Poller thread: runs {@code pass} as if inside a read round (counted enter, {@link #pollerInside}
      * set), so that a handler pass queued to the poller (the first one, or one triggered from another
      * thread) makes its calls through {@link #enterCall} for free, exactly as one run from the read
-     * round does. Closed: runs it without entering (it finds the connection closed itself).
+     * round does. Closed: runs it without entering (it finds the connection closed itself). Public
+     * for netpoll's coroutine layer, which starts a handler coroutine this way.
      */
-    void inRound(Runnable pass) {
+    public void inRound(Runnable pass) {
         if (!enter()) {
             pass.run();
             return;

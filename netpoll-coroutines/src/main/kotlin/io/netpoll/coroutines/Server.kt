@@ -205,8 +205,23 @@ public class NetpollServer internal constructor(
         live += sc
         conn.addCloseCallback { live -= sc }
         conn.start()
-        val dispatcher = options.dispatcher ?: PollerDispatcher.of(conn.poller())
-        CoroutineScope(handlers + dispatcher + CoroutineName("netpoll-conn-$fd")).launch {
+        val own = options.dispatcher
+        if (own != null) {
+            launchHandler(fd, conn, sc, own, CoroutineStart.DEFAULT)
+        } else {
+            // on the connection's poller, started in place inside a round of its own: the handler's
+            // calls up to its first suspension enter the connection for free, as every later
+            // resumption from a read round does
+            val poller = conn.poller()
+            poller.execute {
+                if (stopping) conn.close() // shut down before its handler began: it was idle
+                else conn.inRound { launchHandler(fd, conn, sc, PollerDispatcher.of(poller), CoroutineStart.UNDISPATCHED) }
+            }
+        }
+    }
+
+    private fun launchHandler(fd: Int, conn: NetConnection, sc: SuspendConnection, dispatcher: CoroutineDispatcher, start: CoroutineStart) {
+        CoroutineScope(handlers + dispatcher + CoroutineName("netpoll-conn-$fd")).launch(start = start) {
             try {
                 handler(sc)
             } catch (e: CancellationException) {
