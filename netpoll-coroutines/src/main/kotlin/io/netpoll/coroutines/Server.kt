@@ -223,6 +223,7 @@ public class NetpollServer internal constructor(
     private fun launchHandler(fd: Int, conn: NetConnection, sc: SuspendConnection, dispatcher: CoroutineDispatcher, start: CoroutineStart) {
         CoroutineScope(handlers + dispatcher + CoroutineName("netpoll-conn-$fd")).launch(start = start) {
             try {
+                sc.prepareReads(coroutineContext)
                 handler(sc)
             } catch (e: CancellationException) {
                 throw e

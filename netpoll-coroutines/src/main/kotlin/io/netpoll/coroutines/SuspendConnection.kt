@@ -13,6 +13,7 @@ import io.netpoll.timer.Timeout
 import kotlinx.coroutines.CancellationException
 import java.net.SocketAddress
 import java.nio.ByteBuffer
+import kotlin.coroutines.CoroutineContext
 import kotlin.coroutines.coroutineContext
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.nanoseconds
@@ -80,6 +81,16 @@ public class SuspendConnection(
             readParker.dispose()
             roomParker.dispose()
         }
+    }
+
+    /**
+     * Makes the read slot for a handler coroutine in [context] before its first read (the server
+     * does this as the handler starts, on the poller thread), so that the first read takes the path
+     * every later one takes and that per-connection set-up stays out of the read path's compiled
+     * code. Elsewhere (another dispatcher, another thread) it does nothing, as a read would.
+     */
+    internal fun prepareReads(context: CoroutineContext) {
+        readParker.slotFor(context)
     }
 
     /**
