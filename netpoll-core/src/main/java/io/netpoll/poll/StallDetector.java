@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 public final class StallDetector {
     private static final System.Logger LOG = System.getLogger("io.netpoll.poll");
     private static final long PERIOD_MS = 100;
-    private static final Map<Poller, long[]> WATCHED = new WeakHashMap<>();
+    private static final Map<Poller, Watch> WATCHED = new WeakHashMap<>();
     private static Thread thread;
 
     private StallDetector() {
@@ -28,7 +28,7 @@ public final class StallDetector {
         if (thresholdNanos <= 0) {
             return;
         }
-        WATCHED.put(poller, new long[] {thresholdNanos, 0, 0, 0});
+        WATCHED.put(poller, new Watch(thresholdNanos));
         if (thread == null) {
             thread = new Thread(StallDetector::run, "netpoll-stall-detector");
             thread.setDaemon(true);
@@ -45,27 +45,40 @@ public final class StallDetector {
             }
             synchronized (StallDetector.class) {
                 WATCHED.entrySet().removeIf(e -> !e.getKey().isRunning());
-                for (Map.Entry<Poller, long[]> e : WATCHED.entrySet()) {
+                for (Map.Entry<Poller, Watch> e : WATCHED.entrySet()) {
                     check(e.getKey(), e.getValue());
                 }
             }
         }
     }
 
-    /** {@code state}: threshold, reported (0/1), the batch counter last seen, when it was first seen. */
-    private static void check(Poller p, long[] state) {
+    /** What the detector knows of one poller; detector thread only. */
+    private static final class Watch {
+        final long thresholdNanos;
+        /** The stall of {@link #batch} was reported. */
+        boolean reported;
+        /** The batch counter at the last sample, and when a sample first saw that value. */
+        long batch;
+        long seenAt;
+
+        Watch(long thresholdNanos) {
+            this.thresholdNanos = thresholdNanos;
+        }
+    }
+
+    private static void check(Poller p, Watch w) {
         long batch = p.batchCount();
         long now = System.nanoTime();
-        if ((batch & 1) == 0 || batch != state[2]) {
-            state[1] = 0; // waiting, or a new batch since the last sample
-            state[2] = batch;
-            state[3] = now;
+        if ((batch & 1) == 0 || batch != w.batch) {
+            w.reported = false; // waiting, or a new batch since the last sample
+            w.batch = batch;
+            w.seenAt = now;
             return;
         }
-        long busy = now - state[3];
-        if (busy > state[0]) {
-            if (state[1] == 0) {
-                state[1] = 1;
+        long busy = now - w.seenAt;
+        if (busy > w.thresholdNanos) {
+            if (!w.reported) {
+                w.reported = true;
                 StringBuilder sb = new StringBuilder();
                 for (StackTraceElement el : p.thread().getStackTrace()) {
                     sb.append("\n\tat ").append(el);

@@ -10,8 +10,8 @@ import java.util.Locale;
  *
  * <p>The implementation is picked by the system property {@code netpoll.libc}: {@code jna} (JNA
  * direct mapping, about 0.1 us a call), {@code ffm} (the JDK 22+ Foreign Function &amp; Memory API, a
- * few ns a call), {@code jdk} (JDK 17-21: {@code read}, {@code write} and {@code epoll_wait} through
- * the JDK's own JNI entry points, everything else through JNA; needs
+ * few ns a call), {@code jdk} (JDK 17-21: {@code read}, {@code readv}, {@code write}, {@code writev}
+ * and {@code epoll_wait} through the JDK's own JNI entry points, everything else through JNA; needs
  * {@code --add-opens java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.base/java.io=ALL-UNNAMED}),
  * or {@code auto} (the default: FFM on JDK 22+; before that {@code jdk} when those packages are open,
  * else JNA). Nothing above this class knows which one runs; {@link LibC#name()} says.

@@ -35,17 +35,22 @@ class StallDetectorTest : FunSpec({
         }
     }
 
+    /** Runs one task of [millis] on the poller (a batch that long) and waits for it to end. */
+    fun Poller.busyFor(millis: Long) {
+        val done = CountDownLatch(1)
+        execute {
+            Thread.sleep(millis)
+            done.countDown()
+        }
+        done.await(5, TimeUnit.SECONDS) shouldBe true
+    }
+
     test("a batch that blocks past the threshold is reported once, with the blocking stack") {
         val name = "stall-test-blocked"
         warningsFor(name) { seen ->
             Poller(name).use { poller ->
                 StallDetector.watch(poller, TimeUnit.MILLISECONDS.toNanos(200))
-                val done = CountDownLatch(1)
-                poller.execute {
-                    Thread.sleep(1_000)
-                    done.countDown()
-                }
-                done.await(5, TimeUnit.SECONDS) shouldBe true
+                poller.busyFor(1_000)
                 // the next sample sees the batch over; give it one period
                 Thread.sleep(250)
             }
@@ -62,12 +67,7 @@ class StallDetectorTest : FunSpec({
                 StallDetector.watch(poller, TimeUnit.MILLISECONDS.toNanos(200))
                 // 40 batches of 20 ms, 5 ms apart: the poller is busy 80% of 1 s, never 200 ms at once
                 repeat(40) {
-                    val done = CountDownLatch(1)
-                    poller.execute {
-                        Thread.sleep(20)
-                        done.countDown()
-                    }
-                    done.await(5, TimeUnit.SECONDS) shouldBe true
+                    poller.busyFor(20)
                     Thread.sleep(5)
                 }
             }

@@ -207,7 +207,7 @@ public class NetpollServer internal constructor(
         conn.start()
         val own = options.dispatcher
         if (own != null) {
-            launchHandler(fd, conn, sc, own, CoroutineStart.DEFAULT)
+            launchHandler(fd, sc, own, CoroutineStart.DEFAULT)
         } else {
             // on the connection's poller, started in place inside a round of its own: the handler's
             // calls up to its first suspension enter the connection for free, as every later
@@ -215,12 +215,12 @@ public class NetpollServer internal constructor(
             val poller = conn.poller()
             poller.execute {
                 if (stopping) conn.close() // shut down before its handler began: it was idle
-                else conn.inRound { launchHandler(fd, conn, sc, PollerDispatcher.of(poller), CoroutineStart.UNDISPATCHED) }
+                else conn.inRound { launchHandler(fd, sc, PollerDispatcher.of(poller), CoroutineStart.UNDISPATCHED) }
             }
         }
     }
 
-    private fun launchHandler(fd: Int, conn: NetConnection, sc: SuspendConnection, dispatcher: CoroutineDispatcher, start: CoroutineStart) {
+    private fun launchHandler(fd: Int, sc: SuspendConnection, dispatcher: CoroutineDispatcher, start: CoroutineStart) {
         CoroutineScope(handlers + dispatcher + CoroutineName("netpoll-conn-$fd")).launch(start = start) {
             try {
                 sc.prepareReads(coroutineContext)
@@ -234,7 +234,7 @@ public class NetpollServer internal constructor(
             } catch (e: Throwable) {
                 options.onError(sc, e)
             } finally {
-                conn.close()
+                sc.connection.close()
             }
         }
     }

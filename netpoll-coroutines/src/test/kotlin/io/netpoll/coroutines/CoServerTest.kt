@@ -12,6 +12,7 @@ import io.kotest.matchers.types.shouldBeInstanceOf
 import io.kotest.matchers.types.shouldBeSameInstanceAs
 import io.netpoll.coroutines.CoTestKit.awaitTrue
 import io.netpoll.coroutines.CoTestKit.coTest
+import io.netpoll.conn.NetConnection
 import io.netpoll.error.ConnectionClosedException
 import io.netpoll.poll.PollerThread
 import kotlinx.coroutines.CancellationException
@@ -251,11 +252,17 @@ class CoServerTest : FunSpec({
             coTest {
                 val threads = ConcurrentLinkedQueue<kotlin.Pair<String, Thread>>()
                 val pollerOf = CompletableDeferred<io.netpoll.poll.Poller>()
+                val startToken = CompletableDeferred<Int>()
                 val server = netpollServer {
                     listen("tcp", "127.0.0.1:0")
                     pollers = 2
                     if (custom) dispatcher = Dispatchers.Default
                     handle { conn ->
+                        // before its first suspension: inside a round of its own on the poller (a
+                        // call enters for free), a counted enter anywhere else
+                        val t = conn.connection.enterCall()
+                        conn.connection.leaveCall(t)
+                        startToken.complete(t)
                         pollerOf.complete(conn.connection.poller())
                         threads.add("start" to Thread.currentThread())
                         while (true) {
@@ -279,6 +286,7 @@ class CoServerTest : FunSpec({
                     }
                     val poller = withTimeout(CoTestKit.WAIT_MS) { pollerOf.await() }
                     server.pollers shouldContain poller
+                    startToken.await() shouldBe (if (custom) NetConnection.ENTERED else NetConnection.NESTED)
                     awaitTrue("start, then 3 reads and 3 flushes recorded") { threads.size == 7 }
                     for ((where, t) in threads) {
                         withClue("$where on ${t.name}") {

@@ -29,8 +29,8 @@ import java.util.concurrent.TimeUnit;
  * in the kernel's entry path, so it is nearly pure call overhead plus errno retrieval;
  * {@code emptyRead}: a non-blocking read of an empty eventfd (EAGAIN), the shape of the last read of
  * every burst; {@code eventfdWriteRead}: a successful write and read of an eventfd (two calls).
- * {@code binding}: JNA direct mapping; {@code jdk}, the JDK's own JNI entry points for read and
- * write (JDK 17-21, the fork opens the packages); or the FFM API (JDK 22+; the FFM rows fail on JDK 17). Run on
+ * {@code binding}: JNA direct mapping; {@code jdk}, the JDK's own JNI entry points for the
+ * request path's calls (JDK 17-21, the fork opens the packages); or the FFM API (JDK 22+; the FFM rows fail on JDK 17). Run on
  * JDK 25 to compare both: {@code JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64}.
  */
 @State(Scope.Thread)
