@@ -32,6 +32,19 @@ import java.util.concurrent.atomic.AtomicReference
 
 /** Read timeout, read deadline, write timeout and deadline, idle timeout: each on real sockets. */
 class TimeoutTest : FunSpec({
+    /** A byte echoed through [peer] every 50 ms for [millis]; returns how many. */
+    fun echoEvery50ms(peer: Socket, millis: Long): Int {
+        val end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis)
+        var i = 0
+        while (System.nanoTime() - end < 0) {
+            peer.getOutputStream().write(i and 0x7f)
+            peer.getInputStream().read() shouldBe (i and 0x7f)
+            i++
+            Thread.sleep(50)
+        }
+        return i
+    }
+
     test("a blocking read in a pool handler times out with ReadTimeoutException and the connection stays usable") {
         val timeouts = AtomicInteger()
         val frames = ArrayBlockingQueue<ByteArray>(4)
@@ -243,14 +256,7 @@ class TimeoutTest : FunSpec({
         }.use { srv ->
             val silent = peer(srv.port)
             val busy = peer(srv.port)
-            val end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1200)
-            var i = 0
-            while (System.nanoTime() - end < 0) {
-                busy.getOutputStream().write(i and 0x7f)
-                busy.getInputStream().read() shouldBe (i and 0x7f)
-                i++
-                Thread.sleep(50)
-            }
+            val i = echoEvery50ms(busy, 1200)
             silent.getInputStream().read() shouldBe -1 // closed by the server
             awaitTrue("the silent connection's close callback") { causes.containsKey(silent.localPort) }
             causes[silent.localPort].shouldBeInstanceOf<IdleTimeoutException>()
@@ -259,6 +265,39 @@ class TimeoutTest : FunSpec({
             i shouldBeGreaterThanOrEqual 10
             busy.close()
             silent.close()
+        }
+    }
+
+    test("an idle timeout set on a connection that ran without one counts from the call, then from its traffic") {
+        val conn = AtomicReference<Connection>()
+        val cause = AtomicReference<Any>()
+        server(ConnTestKit.Exec.INLINE) {
+            onPrepare { c ->
+                conn.set(c)
+                c.addCloseCallback { cc -> cause.set(cc.closeCause() ?: "normal") }
+            }
+            onRequest(ConnTestKit::rawEcho)
+        }.use { srv ->
+            val p = peer(srv.port)
+            awaitTrue("the connection") { conn.get() != null }
+            // traffic while no idle timeout is set: nothing is stamped for it
+            repeat(5) { i ->
+                p.getOutputStream().write(i)
+                p.getInputStream().read() shouldBe i
+                Thread.sleep(150)
+            }
+            conn.get().setIdleTimeout(Duration.ofMillis(400))
+            // half the timeout in silence: an idle count from before the call would have closed it
+            Thread.sleep(200)
+            cause.get() shouldBe null
+            // traffic every 50 ms for 1.2 s keeps it open
+            echoEvery50ms(p, 1200)
+            cause.get() shouldBe null
+            // then silence: closed for being idle
+            p.getInputStream().read() shouldBe -1
+            awaitTrue("the close callback") { cause.get() != null }
+            cause.get().shouldBeInstanceOf<IdleTimeoutException>()
+            p.close()
         }
     }
 })

@@ -1,8 +1,13 @@
 package io.netpoll.sys
 
+import io.kotest.assertions.withClue
 import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.collections.shouldContain
 import io.kotest.matchers.shouldBe
+import io.kotest.matchers.string.shouldStartWith
+import io.netpoll.conn.ConnTestKit
 import java.net.Socket
+import java.util.concurrent.TimeUnit
 
 /**
  * Every libc binding behaves the same through the seam (FFM only on JDK 22+; the JDK entry points
@@ -24,6 +29,19 @@ class LibCBindingsTest : FunSpec({
         }
         if (System.getProperty("netpoll.libc", "auto") == "auto") Sys.libc().name() shouldBe expected
     }
+    test("without the opens, auto takes FFM (JDK 22+) or JNA, and asking for the JDK binding says what it needs") {
+        val child = ProcessBuilder(ConnTestKit.javaBin(), "--enable-native-access=ALL-UNNAMED",
+            "-cp", ConnTestKit.childClasspath(), "io.netpoll.sys.BindingChoiceMain")
+            .redirectErrorStream(true).start()
+        val out = child.inputStream.bufferedReader().readLines()
+        child.waitFor(30, TimeUnit.SECONDS) shouldBe true
+        withClue(out.joinToString("\n")) {
+            out shouldContain "auto " + (if (FfmLibC.available()) "ffm" else "jna-direct")
+            val jdk = out.single { it.startsWith("jdk ") }
+            jdk shouldStartWith "jdk UnsupportedOperationException: netpoll.libc=jdk needs --add-opens java.base/sun.nio.ch=ALL-UNNAMED"
+        }
+    }
+
     for (name in bindings) {
         test("$name: failures come back as -errno, never as exceptions") {
             val c = Sys.create(name)
