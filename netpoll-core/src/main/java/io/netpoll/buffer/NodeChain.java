@@ -1,0 +1,439 @@
+package io.netpoll.buffer;
+
+import io.netpoll.error.EofException;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+
+/**
+ * The node chain under a {@link LinkBuffer}, and how memory enters and leaves it: the two counters
+ * the reader and the writer meet at ({@link #len()}), the links between nodes, {@link #flush()},
+ * {@link #release()}, kernel reads ({@link #book}/{@link #bookAck}) and writes ({@link #fillIov}),
+ * and {@link #close()}. {@link LinkBuffer} builds the typed Reader and Writer calls on it; the class
+ * comment there gives the threading contract, which every method here follows.
+ */
+abstract sealed class NodeChain permits LinkBuffer {
+    /** {@link #written} of a closed buffer. */
+    private static final long CLOSED = Long.MIN_VALUE;
+
+    private static final VarHandle WRITTEN;
+    private static final VarHandle CONSUMED;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            WRITTEN = l.findVarHandle(NodeChain.class, "written", long.class);
+            CONSUMED = l.findVarHandle(NodeChain.class, "consumed", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    final BufferPool pool;
+
+    /**
+     * Bytes published since creation. Written by the writer only, at flush, with a volatile store, so
+     * that a flush and the writer's next volatile read are not reordered: the connection's send
+     * handshake needs that (the writer flushes, then reads the send state; the reader stores the send
+     * state, then reads {@link #len()}). {@link #CLOSED} once closed, so the check every call makes
+     * for that is the same load as the length's.
+     */
+    long written;
+    /**
+     * Bytes consumed since creation. Written by the reader only, with release stores (the reader reads
+     * it plainly; other threads read it with acquire); never above {@link #written}.
+     */
+    long consumed;
+
+    // reader side
+    Node head;
+    Node readNode;
+    /** Scratch chunks of assembled views, freed at release(): the non-null prefix. */
+    private Chunk[] scratch;
+    /** Bytes described by the last {@link #fillIov}. */
+    private int iovBytes;
+
+    // writer side
+    Node tail;
+    /** First node that may hold unflushed bytes. */
+    Node flushNode;
+    int unflushed;
+    /** The chunks of a {@link #book} until its {@link #bookAck}; made at the first book(). */
+    Booking booking;
+
+    NodeChain(BufferPool pool) {
+        this.pool = pool;
+    }
+
+    /** The pool this buffer draws its memory from. */
+    public BufferPool pool() {
+        return pool;
+    }
+
+    final void open() {
+        if ((long) WRITTEN.getAcquire(this) == CLOSED) {
+            throw closedError();
+        }
+    }
+
+    static IllegalStateException closedError() {
+        return new IllegalStateException("LinkBuffer is closed");
+    }
+
+    static void checkSize(int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("negative size: " + n);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------ reader
+
+    /** Readable bytes: {@link Reader#len()}. Any thread; throws {@link IllegalStateException} once closed. */
+    public int len() {
+        // the consumed count first: the published count read after it can only be larger
+        long c = (long) CONSUMED.getAcquire(this);
+        long w = (long) WRITTEN.getVolatile(this);
+        if (w == CLOSED) {
+            throw closedError();
+        }
+        return (int) (w - c);
+    }
+
+    /** Readable bytes, on the reader thread (its own counter needs no ordering); throws if closed. */
+    final int readerLen() {
+        long w = (long) WRITTEN.getAcquire(this);
+        if (w == CLOSED) {
+            throw closedError();
+        }
+        return (int) (w - consumed);
+    }
+
+    /** Throws unless {@code n} bytes are readable. */
+    final void need(int n) throws EofException {
+        int l = readerLen();
+        checkSize(n);
+        if (n > l) {
+            throw new EofException(n, l);
+        }
+    }
+
+    final void consumed(int n) {
+        CONSUMED.setRelease(this, consumed + n);
+    }
+
+    /**
+     * Reader side: how many bytes have been consumed from this buffer since it was created. Comparing
+     * two readings tells whether the reader made progress, whatever the writer appended meanwhile.
+     */
+    public long consumedTotal() {
+        return consumed;
+    }
+
+    /** The node the next byte is in, stepping past consumed, sealed nodes. Only when len() > 0. */
+    final Node current() {
+        Node n = readNode;
+        if (n.read != n.end) {
+            // unread bytes in the read node: it is the current one, sealed or not (end only grows
+            // while the node is the writer's, so a stale end here is never past the real one)
+            return n;
+        }
+        while (n.finished()) {
+            Node next = n.next();
+            if (next == null || next == Node.TOMBSTONE) {
+                break;
+            }
+            n = next;
+        }
+        readNode = n;
+        return n;
+    }
+
+    final void skipUnchecked(int n) {
+        advance(n);
+        consumed(n);
+    }
+
+    /** Reader: steps the read position {@code n} readable bytes on (they are there); no accounting. */
+    final void advance(int n) {
+        int left = n;
+        Node c = current();
+        for (;;) {
+            int k = Math.min(c.readable(), left);
+            c.read += k;
+            left -= k;
+            if (left == 0) {
+                break;
+            }
+            c = c.next();
+        }
+        readNode = c;
+    }
+
+    /** Keeps {@code s} (an assembled view's scratch memory) until the next release() or close(). */
+    final void holdScratch(Chunk s) {
+        int i = 0;
+        if (scratch == null) {
+            scratch = new Chunk[4];
+        } else {
+            while (i < scratch.length && scratch[i] != null) {
+                i++;
+            }
+            if (i == scratch.length) {
+                scratch = java.util.Arrays.copyOf(scratch, i * 2);
+            }
+        }
+        scratch[i] = s;
+    }
+
+    private void freeScratch() {
+        Chunk[] s = scratch;
+        for (int i = 0; s != null && i < s.length && s[i] != null; i++) {
+            s[i].release();
+            s[i] = null;
+        }
+    }
+
+    /** Frees what has been consumed: {@link Reader#release()}. Reader thread. */
+    public void release() {
+        open();
+        freeScratch();
+        Node n = head;
+        Node cur = readNode;
+        if (n == null || cur == null) {
+            return; // nothing held (or the writer is starting a new chain right now)
+        }
+        cur = readerLen() > 0 ? current() : settle(cur);
+        freeBefore(n, cur);
+        head = cur;
+        if (!cur.finished()) {
+            return;
+        }
+        // the last node, fully consumed and sealed: free it unless the writer links a successor first
+        Node next = cur.next();
+        if (next == null) {
+            head = null;
+            readNode = null;
+            if (cur.tombstone()) {
+                cur.chunk.release();
+                return;
+            }
+            next = cur.next();
+        }
+        cur.chunk.release();
+        head = next;
+        readNode = next;
+    }
+
+    /** Frees the nodes from {@code from} up to {@code to}, which stays. */
+    static void freeBefore(Node from, Node to) {
+        for (Node n = from; n != to; ) {
+            Node next = n.next();
+            n.chunk.release();
+            n = next;
+        }
+    }
+
+    /** With nothing readable: step past consumed sealed nodes that have a successor. */
+    private static Node settle(Node n) {
+        while (n.finished()) {
+            Node next = n.next();
+            if (next == null || next == Node.TOMBSTONE) {
+                break;
+            }
+            n = next;
+        }
+        return n;
+    }
+
+    // ------------------------------------------------------------------------------------ writer
+
+    /** Links {@code nd} after the tail, or starts a new chain if the reader freed the tail. */
+    final void link(Node nd) {
+        Node t = tail;
+        // a tombstone is final, so seeing one spares the CAS that would fail (the usual case on a
+        // connection: the reader freed the last node after consuming everything)
+        if (t == null || t.next() == Node.TOMBSTONE || !t.linkNext(nd)) {
+            // empty chain, or the reader freed the sealed last node: it does not touch head and
+            // readNode again before it sees a length this writer publishes after this point
+            head = nd;
+            readNode = nd;
+            flushNode = nd;
+        } else if (t.isSealed() || flushNode == null) {
+            flushNode = nd;
+        }
+        tail = nd;
+    }
+
+    /** Publishes the written bytes to the reader: {@link Writer#flush()}. Writer thread. */
+    public void flush() {
+        open();
+        if (unflushed == 0 && flushNode == tail) {
+            return;
+        }
+        int delta = 0;
+        Node t = tail;
+        for (Node nd = flushNode; nd != null; nd = nd == t ? null : nd.next()) {
+            delta += nd.malloc - nd.end;
+            nd.end = nd.malloc;
+            if (nd != t) {
+                nd.seal();
+            }
+        }
+        flushNode = t;
+        unflushed = 0;
+        WRITTEN.setVolatile(this, written + delta);
+    }
+
+    /**
+     * Writer: flushes, then declares the last node finished, so that once everything is consumed
+     * {@link #release()} frees it and the buffer holds no memory. The next write starts a new node.
+     */
+    public void seal() {
+        flush();
+        Node t = tail;
+        if (t != null) {
+            t.seal();
+        }
+    }
+
+    // ---------------------------------------------------------------------------- kernel I/O
+
+    /**
+     * Writer: reserves {@code size} bytes of fresh memory for a {@code readv} and writes up to
+     * {@code maxIov} iovecs ({@code {void* base; size_t len}}, 16 bytes each) at {@code iovAddress}
+     * through {@code iov}. Returns the iovec count. Call {@link #bookAck} next, whatever the read did:
+     * booking again first is an {@link IllegalStateException}, and an {@code iov} without room for
+     * the iovecs an {@link IllegalArgumentException} (nothing is booked then).
+     */
+    public int book(int size, ByteBuffer iov, int maxIov) {
+        open();
+        if (size <= 0 || maxIov <= 0) {
+            throw new IllegalArgumentException("book(" + size + ", maxIov=" + maxIov + ")");
+        }
+        if (booking != null && booking.active()) {
+            throw new IllegalStateException("book() again before bookAck()");
+        }
+        int count = Math.min(maxIov, (size + BufferPool.MAX_CHUNK - 1) / BufferPool.MAX_CHUNK);
+        checkIov(iov, count);
+        if (booking == null) {
+            booking = new Booking();
+        }
+        booking.reserve(pool, size, count, iov);
+        return count;
+    }
+
+    /**
+     * Writer: the {@code readv} after {@link #book} delivered {@code n} bytes (0 for EOF or EAGAIN).
+     * Links the filled chunks, frees the rest, publishes the bytes and seals the last node. More than
+     * was booked is an {@link IllegalArgumentException} that leaves the booking as it was.
+     */
+    public void bookAck(int n) {
+        open();
+        checkSize(n);
+        Booking b = booking;
+        long bookedBytes = b == null ? 0 : b.bytes();
+        if (n > bookedBytes) {
+            // nothing changes: the caller may still ack the right count, or close() frees the booking
+            throw new IllegalArgumentException("bookAck(" + n + ") exceeds the " + bookedBytes + " booked bytes");
+        }
+        int left = n;
+        for (int i = 0, count = b == null ? 0 : b.count(); i < count; i++) {
+            Chunk c = b.take(i);
+            if (left > 0) {
+                int k = Math.min(left, c.capacity());
+                link(new Node(c, 0, k, c.capacity(), false));
+                unflushed += k;
+                left -= k;
+            } else {
+                c.release();
+            }
+        }
+        if (b != null) {
+            b.done();
+        }
+        if (n > 0) {
+            seal();
+        }
+    }
+
+    /**
+     * Reader: describes up to {@code maxIov} chunks of readable bytes (at most {@code maxBytes}) as
+     * iovecs for a {@code writev}; returns the count. {@link #iovBytes()} tells how many bytes they
+     * cover. After the write, {@link #skip} what was written and {@link #release()}.
+     */
+    public int fillIov(ByteBuffer iov, int maxIov, long maxBytes) {
+        open();
+        if (maxIov < 0 || maxBytes < 0) {
+            throw new IllegalArgumentException("fillIov(maxIov=" + maxIov + ", maxBytes=" + maxBytes + ")");
+        }
+        checkIov(iov, maxIov);
+        int l = readerLen();
+        iovBytes = 0;
+        if (l == 0) {
+            return 0;
+        }
+        long limit = Math.min(l, maxBytes);
+        Node c = current();
+        int count = 0;
+        int total = 0;
+        while (count < maxIov && total < limit) {
+            int k = (int) Math.min(c.readable(), limit - total);
+            if (k > 0) {
+                iov.putLong(count * 16, c.chunk.address + c.read);
+                iov.putLong(count * 16 + 8, k);
+                count++;
+                total += k;
+            }
+            if (total < limit) {
+                c = c.next();
+            }
+        }
+        iovBytes = total;
+        return count;
+    }
+
+    private static void checkIov(ByteBuffer iov, int count) {
+        if (iov.capacity() < 16L * count) {
+            throw new IllegalArgumentException("room for " + iov.capacity() / 16 + " iovecs, not " + count);
+        }
+    }
+
+    /** Bytes covered by the iovecs of the last {@link #fillIov}. */
+    public long iovBytes() {
+        open();
+        return iovBytes;
+    }
+
+    // ------------------------------------------------------------------------------------ life
+
+    /**
+     * Frees every node, readable or not, and makes every later call fail. Neither side may be in use.
+     * Idempotent.
+     */
+    public void close() {
+        if (isClosed()) {
+            return;
+        }
+        // a release store: no thread may use the buffer while it closes, so a later call sees this
+        // through whatever ordered it after close() (a volatile store would only add a fence)
+        WRITTEN.setRelease(this, CLOSED);
+        freeScratch();
+        if (booking != null) {
+            booking.freeAll();
+        }
+        Node n = head;
+        while (n != null && n != Node.TOMBSTONE) {
+            Node next = n.next();
+            n.chunk.release();
+            n = next;
+        }
+        head = readNode = tail = flushNode = null;
+        unflushed = 0;
+    }
+
+    /** Whether {@link #close()} has run. Any thread. */
+    public boolean isClosed() {
+        return (long) WRITTEN.getVolatile(this) == CLOSED;
+    }
+}
