@@ -51,6 +51,21 @@ internal class Parker(
             return if (dispatcher.poller.inEventLoop()) slot else null
         }
         if (!dispatcher.poller.inEventLoop()) return null
+        return attach(context)
+    }
+
+    /**
+     * Makes the slot for [context] now, as [slotFor] would at the first wait, so that [slotFor]'s
+     * compiled code only ever meets the context it already has (a handler calls this as it starts;
+     * a context that first shows up in [slotFor] would make the JIT throw that code away and
+     * compile it again). Does nothing off the poller thread or when the slot is already made.
+     */
+    fun prepare(context: CoroutineContext) {
+        if (context !== slotContext && dispatcher.poller.inEventLoop()) attach(context)
+    }
+
+    /** Poller thread: the slot for [context], replacing the one made for another context. */
+    private fun attach(context: CoroutineContext): ParkSlot? {
         slot?.dispose()
         slotContext = context
         val fast = context[ContinuationInterceptor] === dispatcher &&

@@ -90,7 +90,7 @@ public class SuspendConnection(
      * code. Elsewhere (another dispatcher, another thread) it does nothing, as a read would.
      */
     internal fun prepareReads(context: CoroutineContext) {
-        readParker.slotFor(context)
+        readParker.prepare(context)
     }
 
     /**
