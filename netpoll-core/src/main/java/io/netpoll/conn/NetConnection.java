@@ -37,7 +37,7 @@ import java.util.ArrayDeque;
  * part of the stable API.
  *
  * <p><b>Reading.</b> On every EPOLLIN edge the poller {@code readv}s into freshly booked input
- * memory (8 KiB at first, doubling while reads fill the booking, up to 1 MiB) until a read comes back
+ * memory (8 KiB at first, doubling while reads fill the booking, up to 1 MiB: {@link ReadSizer}) until a read comes back
  * short (the socket is drained, and edge-triggering guarantees a new event for new bytes; but once an
  * event reported the peer's FIN or an error, until EAGAIN, EOF or the error, since no later edge will
  * announce them), then wakes
@@ -85,9 +85,6 @@ public final class NetConnection implements Connection, PollDesc.Handler {
     private static final int CLOSED = 1 << 30;
     private static final int COUNT = CLOSED - 1;
 
-    static final int MIN_BOOK = 4 << 10;
-    static final int INITIAL_BOOK = 8 << 10;
-    static final int MAX_BOOK = 1 << 20;
     /** Reads per readiness event before yielding to other connections on the poller. */
     private static final int MAX_READ_ROUNDS = 16;
 
@@ -134,7 +131,8 @@ public final class NetConnection implements Connection, PollDesc.Handler {
     volatile long lastActivity;
 
     // poller thread only
-    private int bookSize = INITIAL_BOOK;
+    /** {@link ReadSizer}'s state: the next read's booking and the small reads before it. */
+    private int readSize = ReadSizer.INITIAL;
     private boolean readPending;
     private boolean idleArmed;
     /*
@@ -505,7 +503,7 @@ public final class NetConnection implements Connection, PollDesc.Handler {
                 pauseBits &= ~PAUSE_INPUT_FULL;
                 continue;
             }
-            int count = input.book(bookSize, iov.buffer(), Poller.IOV_SCRATCH_ENTRIES);
+            int count = input.book(ReadSizer.size(readSize), iov.buffer(), Poller.IOV_SCRATCH_ENTRIES);
             long booked = 0;
             for (int i = 0; i < count; i++) {
                 booked += iov.getLong(i * 16 + 8);
@@ -517,11 +515,7 @@ public final class NetConnection implements Connection, PollDesc.Handler {
                 if (idleTimeoutNanos > 0) {
                     lastActivity = poller.loopTime();
                 }
-                if (n == booked) {
-                    bookSize = Math.min(MAX_BOOK, bookSize * 2);
-                } else if (n < booked / 8 && bookSize > MIN_BOOK) {
-                    bookSize /= 2;
-                }
+                readSize = ReadSizer.record(readSize, booked, n);
                 pd.rg.unblockAndWake(true);
                 runner.trigger();
                 if (n < booked && !peerClosing && !eventsUnknown) {
