@@ -37,7 +37,8 @@ import java.util.ArrayDeque;
  * part of the stable API.
  *
  * <p><b>Reading.</b> On every EPOLLIN edge the poller {@code readv}s into freshly booked input
- * memory (8 KiB at first, doubling while reads fill the booking, up to 1 MiB: {@link ReadSizer}) until a read comes back
+ * memory (sized by {@link ReadSizer}: 8 KiB at first, doubling while reads fill the booking, up to
+ * 1 MiB, halving after two small reads in a row) until a read comes back
  * short (the socket is drained, and edge-triggering guarantees a new event for new bytes; but once an
  * event reported the peer's FIN or an error, until EAGAIN, EOF or the error, since no later edge will
  * announce them), then wakes
