@@ -18,7 +18,9 @@ import java.nio.charset.StandardCharsets;
  *
  * <p><b>Memory.</b> An empty buffer holds no node: {@link #release()} frees every consumed node,
  * including the last one once the writer has sealed it (the connection layer seals after every
- * kernel read and after every completed send), so an idle connection costs no buffer memory.
+ * kernel read and after every completed send), so an idle connection costs no buffer memory. The
+ * node's memory goes back to the pool; the small object that described it (40 bytes on heap) is kept
+ * for the writer's next node, so steady traffic allocates no node objects either.
  *
  * <p><b>Threads.</b> One reader thread and one writer thread may use a buffer at the same time.
  * They meet only at {@link #len()} (the difference of two counters, each with a single writing
@@ -336,7 +338,7 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
             return t;
         }
         Chunk c = pool.allocate(Math.max(n, DEFAULT_NODE_SIZE));
-        Node nd = new Node(c, 0, 0, c.capacity(), false);
+        Node nd = newNode(c, 0, 0, c.capacity(), false);
         link(nd);
         return nd;
     }
@@ -496,7 +498,7 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
             return;
         }
         Chunk c = pool.wrap(src.slice());
-        link(new Node(c, 0, len, len, true));
+        link(newNode(c, 0, len, len, true));
         src.position(src.limit());
         unflushed += len;
     }
@@ -519,7 +521,7 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
                 int k = Math.min(c.readable(), left);
                 if (k > 0) {
                     c.chunk.retain();
-                    link(new Node(c.chunk, c.read, c.read + k, c.read + k, true));
+                    link(newNode(c.chunk, c.read, c.read + k, c.read + k, true));
                     left -= k;
                 }
                 if (left > 0) {
@@ -554,7 +556,7 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
                 break;
             }
         }
-        freeBefore(other.head, first);
+        other.freeBefore(other.head, first);
         other.head = other.readNode = other.tail = other.flushNode = null;
         for (Node nd = first; nd != null; ) {
             Node next = nd == last ? null : nd.next();

@@ -15,8 +15,8 @@ import java.lang.invoke.VarHandle;
  * <ul>
  *   <li>{@link #read}: reader only.</li>
  *   <li>{@link #malloc}: writer only.</li>
- *   <li>{@link #cap}: set before the node is linked and never changed after, so the reader may read
- *       it too.</li>
+ *   <li>{@link #cap}, {@link #chunk}, {@link #readOnly}: set before the node is linked and never
+ *       changed after (until the node is freed and reused), so the reader may read them too.</li>
  *   <li>{@link #end}: written by the writer at flush, before it publishes the buffer's length
  *       (a volatile store); read by the reader after it reads that length, and never trusted beyond
  *       it.</li>
@@ -46,9 +46,10 @@ final class Node {
         }
     }
 
-    final Chunk chunk;
+    /** Set by the writer before the node is linked (at creation or {@link #reuse}). */
+    Chunk chunk;
     /** Memory shared with another buffer or the caller: never written through this node. */
-    final boolean readOnly;
+    boolean readOnly;
     int read;
     int end;
     int malloc;
@@ -66,12 +67,24 @@ final class Node {
      * {@code cap} unless {@code readOnly}. Takes over one reference to the chunk.
      */
     Node(Chunk chunk, int from, int to, int cap, boolean readOnly) {
+        reuse(chunk, from, to, cap, readOnly);
+    }
+
+    /**
+     * Makes a node its buffer's reader freed into a new one, as the constructor would (see
+     * {@code NodeChain.spare} for why nobody else can still use it). Plain writes: linking it
+     * publishes them.
+     */
+    Node reuse(Chunk chunk, int from, int to, int cap, boolean readOnly) {
         this.chunk = chunk;
         this.read = from;
         this.end = from;
         this.malloc = to;
         this.cap = cap;
         this.readOnly = readOnly;
+        NEXT.set(this, null);
+        SEALED.set(this, false);
+        return this;
     }
 
     /**

@@ -19,12 +19,14 @@ abstract sealed class NodeChain permits LinkBuffer {
 
     private static final VarHandle WRITTEN;
     private static final VarHandle CONSUMED;
+    private static final VarHandle SPARE;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             WRITTEN = l.findVarHandle(NodeChain.class, "written", long.class);
             CONSUMED = l.findVarHandle(NodeChain.class, "consumed", long.class);
+            SPARE = l.findVarHandle(NodeChain.class, "spare", Node.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -61,6 +63,19 @@ abstract sealed class NodeChain permits LinkBuffer {
     int unflushed;
     /** The chunks of a {@link #book} until its {@link #bookAck}; made at the first book(). */
     Booking booking;
+
+    /**
+     * The last node the reader freed, kept so that the writer's next node is that object again and a
+     * steady stream of writes or kernel reads allocates no node (the chunk went back to the pool; this
+     * is a 40-byte object, not memory). States: null (none) or a freed node. The reader moves null or
+     * a node to the node it just freed ({@link #free}: a release store after its last access to it);
+     * the writer moves a node to null when it takes it ({@link #newNode}), and nobody else touches it.
+     * Only this buffer's own writer reuses the node, and the only references left to a freed node are
+     * that writer's {@link #tail} (the reader freed the last node) and {@link #flushNode} (a flushed,
+     * consumed node; every node after it is unflushed, so still held): newNode mends both before
+     * reusing it. The reader holds none: its head and readNode have moved past it.
+     */
+    private Node spare;
 
     NodeChain(BufferPool pool) {
         this.pool = pool;
@@ -205,7 +220,9 @@ abstract sealed class NodeChain permits LinkBuffer {
         }
         cur = readerLen() > 0 ? current() : settle(cur);
         freeBefore(n, cur);
+        // readNode too: a freed node is reused by the writer (see spare), so nothing may point at one
         head = cur;
+        readNode = cur;
         if (!cur.finished()) {
             return;
         }
@@ -215,23 +232,29 @@ abstract sealed class NodeChain permits LinkBuffer {
             head = null;
             readNode = null;
             if (cur.tombstone()) {
-                cur.chunk.release();
+                free(cur);
                 return;
             }
             next = cur.next();
         }
-        cur.chunk.release();
+        free(cur);
         head = next;
         readNode = next;
     }
 
-    /** Frees the nodes from {@code from} up to {@code to}, which stays. */
-    static void freeBefore(Node from, Node to) {
+    /** Reader: frees the nodes from {@code from} up to {@code to}, which stays. */
+    final void freeBefore(Node from, Node to) {
         for (Node n = from; n != to; ) {
             Node next = n.next();
-            n.chunk.release();
+            free(n);
             n = next;
         }
+    }
+
+    /** Reader: returns a node's chunk to the pool and keeps the node for the writer ({@link #spare}). */
+    private void free(Node n) {
+        n.chunk.release();
+        SPARE.setRelease(this, n);
     }
 
     /** With nothing readable: step past consumed sealed nodes that have a successor. */
@@ -247,6 +270,28 @@ abstract sealed class NodeChain permits LinkBuffer {
     }
 
     // ------------------------------------------------------------------------------------ writer
+
+    /**
+     * Writer: a node for {@link #link}, as {@code new Node(...)} would make it, reusing the
+     * {@link #spare} the reader left if there is one.
+     */
+    final Node newNode(Chunk chunk, int from, int to, int cap, boolean readOnly) {
+        Node s = (Node) SPARE.getAcquire(this);
+        if (s == null) {
+            return new Node(chunk, from, to, cap, readOnly);
+        }
+        // a plain store: the link that publishes the reused node orders it before the reader's next free
+        SPARE.set(this, null);
+        if (s == tail) {
+            // the reader freed the last node (its next is the tombstone): link starts a new chain
+            tail = null;
+            flushNode = null;
+        } else if (s == flushNode) {
+            // freed with a successor, which holds this writer's unflushed bytes
+            flushNode = s.next();
+        }
+        return s.reuse(chunk, from, to, cap, readOnly);
+    }
 
     /** Links {@code nd} after the tail, or starts a new chain if the reader freed the tail. */
     final void link(Node nd) {
@@ -342,7 +387,7 @@ abstract sealed class NodeChain permits LinkBuffer {
             Chunk c = b.take(i);
             if (left > 0) {
                 int k = Math.min(left, c.capacity());
-                link(new Node(c, 0, k, c.capacity(), false));
+                link(newNode(c, 0, k, c.capacity(), false));
                 unflushed += k;
                 left -= k;
             } else {
@@ -429,6 +474,7 @@ abstract sealed class NodeChain permits LinkBuffer {
             n = next;
         }
         head = readNode = tail = flushNode = null;
+        spare = null;
         unflushed = 0;
     }
 

@@ -58,6 +58,17 @@ inline fun <T> withPool(maxPooledBytes: Long = 16L shl 20, block: (BufferPool) -
     return result
 }
 
+/**
+ * Ends a test of one buffer whose bytes were all consumed: seals it so release() frees the last
+ * node too, checks that the pool then has every byte back, and closes it.
+ */
+fun LinkBuffer.shouldFreeEverything(pool: BufferPool) {
+    seal()
+    release()
+    pool.bytesInUse() shouldBe 0L
+    close()
+}
+
 /** Published bytes (a queue with a read index) plus the writer's unflushed bytes. */
 class BufferModel {
     private var buf = ByteArray(1024)
