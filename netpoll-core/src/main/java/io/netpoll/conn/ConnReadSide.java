@@ -1,0 +1,252 @@
+package io.netpoll.conn;
+
+import io.netpoll.error.ConnectionClosedException;
+import io.netpoll.error.SyscallException;
+import io.netpoll.poll.PollDesc;
+import io.netpoll.poll.Poller;
+import io.netpoll.sys.Errno;
+import io.netpoll.sys.LibC;
+import io.netpoll.sys.Linux;
+import io.netpoll.sys.NativeBuffer;
+import io.netpoll.sys.Sockets;
+import io.netpoll.sys.Sys;
+
+import java.lang.invoke.VarHandle;
+
+/**
+ * The poller's side of {@link NetConnection}: its readiness events ({@link #onEvents}; EPOLLOUT wakes
+ * the send parked in {@link PollDesc#wg}) and its reads into the input, with the pause and resume of
+ * reading that the application's consumption drives. (The application's side of reading is
+ * {@link ConnReader}.)
+ *
+ * <p><b>Reading.</b> On every EPOLLIN edge the poller {@code readv}s into freshly booked input
+ * memory (sized by {@link ReadSizer}: 8 KiB at first, doubling while reads fill the booking, up to
+ * 1 MiB, halving after two small reads in a row) until a read comes back
+ * short (the socket is drained, and edge-triggering guarantees a new event for new bytes; but once an
+ * event reported the peer's FIN or an error, until EAGAIN, EOF or the error, since no later edge will
+ * announce them), then wakes
+ * whoever waits in {@link PollDesc#rg} and triggers {@code onRequest}. It pauses while the input holds
+ * {@link ConnConfig#maxInputBytes()} unread bytes, or while queued output is over the limit on a
+ * connection whose handlers cannot wait, and resumes when the application catches up; a socket error
+ * (a reset) that arrives meanwhile closes the connection at once, as the read would have.
+ *
+ * <p>One link of {@link NetConnection}'s class chain (see there), after {@link ConnTimeouts}.
+ */
+public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnection {
+    /** Reads per readiness event before yielding to other connections on the poller. */
+    private static final int MAX_READ_ROUNDS = 16;
+
+    /* pause bits (poller thread writes; app threads read): why reading stopped. */
+    static final int PAUSE_INPUT_FULL = 1;
+    static final int PAUSE_OUTPUT_FULL = 2;
+
+    private final LibC libc = Sys.libc();
+    /** The onConnect / onRequest processing that the reads trigger. */
+    final RequestRunner runner;
+
+    private volatile boolean inputEof;
+    volatile int pauseBits;
+    /** Bytes a blocked reader needs (0: any): reading goes on past the input cap up to this. */
+    volatile int waitSize;
+    private volatile boolean resumeQueued;
+
+    // poller thread only
+    /** {@link ReadSizer}'s state: the next read's booking and the small reads before it. */
+    private int readSize = ReadSizer.INITIAL;
+    private boolean readPending;
+    /*
+     * A short read proves the socket drained only while the peer is still sending: once an event
+     * reported its FIN or an error (EPOLLRDHUP/HUP/ERR), that edge may be the very one being handled
+     * and no other will come, so reads go on until EAGAIN, EOF or the error. Set for good.
+     */
+    private boolean peerClosing;
+    /* Set by adopt() until the first EAGAIN, EOF or error: the dialer consumed the earlier events. */
+    boolean eventsUnknown;
+
+    ConnReadSide(int fd, Poller poller, ConnConfig config, boolean tcp, PollDesc registered) {
+        super(fd, poller, config, tcp, registered);
+        this.runner = new RequestRunner((NetConnection) this, config.onConnect(), config.onRequest());
+    }
+
+    // ------------------------------------------------------------------------------ poller side
+
+    @Override
+    public final void onEvents(PollDesc pd, int events) {
+        if ((events & (Linux.EPOLLOUT | Linux.EPOLLERR | Linux.EPOLLHUP)) != 0) {
+            pd.wg.unblockAndWake(true);
+        }
+        if ((events & (Linux.EPOLLRDHUP | Linux.EPOLLERR | Linux.EPOLLHUP)) != 0) {
+            peerClosing = true;
+        }
+        if ((events & Linux.EPOLLERR) != 0 && pauseBits != 0) {
+            socketFailedWhilePaused();
+        }
+        if ((events & (Linux.EPOLLIN | Linux.EPOLLRDHUP | Linux.EPOLLERR | Linux.EPOLLHUP)) != 0) {
+            readReady();
+        }
+    }
+
+    @Override
+    public final void onPollerClosed(PollDesc pd) {
+        closeWith(new ConnectionClosedException());
+    }
+
+    /**
+     * Poller thread: an error (a reset) arrived while reading is paused, so no read will report it and
+     * the connection would linger until the application consumes: take the error and close now, as a
+     * read would have.
+     */
+    private void socketFailedWhilePaused() {
+        if (!enter()) {
+            return;
+        }
+        try {
+            int err = Sockets.pendingError(fd);
+            if (err != 0) {
+                closeWith(Errno.exception("read", err));
+            }
+        } catch (SyscallException e) {
+            closeWith(e);
+        } finally {
+            leave();
+        }
+    }
+
+    /** Poller thread: the socket is readable (or was, while reading was paused). */
+    final void readReady() {
+        if (pauseBits != 0) {
+            readPending = true;
+            return;
+        }
+        readPending = false;
+        if (!enter()) {
+            return;
+        }
+        Thread outer = beginRound();
+        try {
+            readLoop();
+        } finally {
+            endRound(outer);
+        }
+    }
+
+    private void readLoop() {
+        NativeBuffer iov = poller.iovScratch();
+        for (int round = 0; ; round++) {
+            int cap = inputCap();
+            if (input.len() >= cap) {
+                pause(PAUSE_INPUT_FULL);
+                // The application may have consumed between the check and the pause, and then not
+                // seen the pause: look again, after a fence (the consumed count is a release store, its
+                // read an acquire load); with the fence in consumedInput, one side sees the other.
+                VarHandle.fullFence();
+                if (input.len() >= inputCap()) {
+                    readPending = true;
+                    return;
+                }
+                pauseBits &= ~PAUSE_INPUT_FULL;
+                continue;
+            }
+            int count = input.book(ReadSizer.size(readSize), iov.buffer(), Poller.IOV_SCRATCH_ENTRIES);
+            long booked = 0;
+            for (int i = 0; i < count; i++) {
+                booked += iov.getLong(i * 16 + 8);
+            }
+            // one buffer (the usual case): read(2), which spares the kernel importing an iovec array
+            long n = count == 1 ? libc.read(fd, iov.getLong(0), booked) : libc.readv(fd, iov.address(), count);
+            if (n > 0) {
+                input.bookAck((int) n);
+                if (idleTimeoutNanos > 0) {
+                    lastActivity = poller.loopTime();
+                }
+                readSize = ReadSizer.record(readSize, booked, n);
+                pd.rg.unblockAndWake(true);
+                runner.trigger();
+                if (n < booked && !peerClosing && !eventsUnknown) {
+                    return; // drained: the next byte brings a new edge
+                }
+                if (round + 1 >= MAX_READ_ROUNDS) {
+                    poller.execute(this::readReady); // let other connections on this poller run
+                    return;
+                }
+            } else {
+                input.bookAck(0);
+                eventsUnknown = false;
+                if (n == 0) {
+                    peerFinished();
+                } else if (n != -Errno.EAGAIN) {
+                    closeWith(Errno.exception("read", (int) -n));
+                }
+                return;
+            }
+        }
+    }
+
+    private void peerFinished() {
+        if (inputEof) {
+            return;
+        }
+        inputEof = true;
+        pd.rg.unblockAndWake(true);
+        runner.trigger();
+        if (config.onRequest() == null && runner.handler() == null) {
+            return; // the application owns the connection and decides when to close
+        }
+        runner.closeWhenDrained();
+    }
+
+    /** Poller thread: stop reading for {@code reason}. */
+    final void pause(int reason) {
+        pauseBits |= reason;
+    }
+
+    /** Poller thread: {@code reason} no longer holds; read what arrived meanwhile. */
+    final void resume(int reason) {
+        pauseBits &= ~reason;
+        if (pauseBits == 0 && readPending) {
+            readReady();
+        }
+    }
+
+    /** Application thread: it consumed input; resume reading if it was paused for a full input. */
+    public final void consumedInput() {
+        if (!poller.inEventLoop()) {
+            // the bytes consumed (a release store in the buffer) before the pause is read: pairs with
+            // the poller's re-check after pausing in readLoop, so a pause is never missed by both
+            VarHandle.fullFence();
+        }
+        if ((pauseBits & PAUSE_INPUT_FULL) != 0 && !resumeQueued
+                && input.len() < inputCap()) {
+            resumeQueued = true;
+            Runnable r = () -> {
+                resumeQueued = false;
+                if (inputLen() < inputCap()) {
+                    resume(PAUSE_INPUT_FULL);
+                }
+            };
+            if (poller.inEventLoop()) {
+                r.run();
+            } else {
+                poller.execute(r);
+            }
+        }
+    }
+
+    /** Unread input at which reading pauses: maxInputBytes, or more while a reader needs more. */
+    final int inputCap() {
+        return Math.max(config.maxInputBytes(), waitSize);
+    }
+
+    /** Application thread: a reader now needs {@code n} bytes, maybe past the input cap; 0 when done waiting. */
+    public final void needInput(int n) {
+        waitSize = n;
+        // a reader about to wait resumes a paused input that is below the cap now: consumed meanwhile
+        // (copying reads release nothing) or needed past the cap
+        consumedInput();
+    }
+
+    /** True once the peer finished sending and the poller read its FIN. */
+    public final boolean inputEof() {
+        return inputEof;
+    }
+}

@@ -1,0 +1,170 @@
+package io.netpoll.conn;
+
+import io.netpoll.error.IdleTimeoutException;
+import io.netpoll.poll.PollDesc;
+import io.netpoll.poll.Poller;
+
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * {@link NetConnection}'s timeouts and deadlines. A read or write wait ends at the earlier of its
+ * absolute deadline ({@link #setReadDeadlineNanos}, {@link #setWriteDeadlineNanos}: a
+ * {@link System#nanoTime()} value, 0 = none) and the wait's start plus its timeout
+ * ({@link #readWaitDeadline()}, {@link #writeWaitDeadline()}). The idle timeout is a timer on the
+ * poller's wheel: when due it closes the connection with an {@link IdleTimeoutException} if no traffic
+ * was stamped for that long, else it re-arms for the last stamp plus the timeout. Traffic (the poller's
+ * reads, the sends) is stamped in {@link #lastActivity} only while an idle timeout is set.
+ *
+ * <p>One link of {@link NetConnection}'s class chain (see there), after {@link ConnLifetime}.
+ */
+public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadSide {
+    volatile long readTimeoutNanos;
+    volatile long writeTimeoutNanos;
+    volatile long idleTimeoutNanos;
+    /** Absolute System.nanoTime() deadlines, 0 = none. */
+    volatile long readDeadline;
+    volatile long writeDeadline;
+    volatile long lastActivity;
+
+    // poller thread only
+    private boolean idleArmed;
+
+    ConnTimeouts(int fd, Poller poller, ConnConfig config, boolean tcp, PollDesc registered) {
+        super(fd, poller, config, tcp, registered);
+        this.readTimeoutNanos = config.readTimeoutNanos();
+        this.writeTimeoutNanos = config.writeTimeoutNanos();
+        this.idleTimeoutNanos = config.idleTimeoutNanos();
+        this.lastActivity = System.nanoTime();
+    }
+
+    // ------------------------------------------------------------------------------ idle timeout
+
+    final void armIdle() {
+        if (idleArmed || idleTimeoutNanos <= 0 || !isActive()) {
+            return;
+        }
+        idleArmed = true;
+        poller.schedule(lastActivity + idleTimeoutNanos, this::idleCheck);
+    }
+
+    private void idleCheck() {
+        idleArmed = false;
+        long idle = idleTimeoutNanos;
+        if (idle <= 0 || !isActive()) {
+            return;
+        }
+        long due = lastActivity + idle;
+        if (System.nanoTime() - due >= 0) {
+            closeWith(new IdleTimeoutException());
+        } else {
+            idleArmed = true;
+            poller.schedule(due, this::idleCheck);
+        }
+    }
+
+    /** Stamps application-side traffic for the idle timeout (nothing to stamp without one). */
+    final void activity() {
+        if (idleTimeoutNanos > 0) {
+            lastActivity = poller.inEventLoop() ? poller.loopTime() : System.nanoTime();
+        }
+    }
+
+    // ------------------------------------------------------------------------------ timeouts and deadlines
+
+    /** The absolute read deadline (nanoTime), 0 = none. */
+    public final long readDeadlineNanos() {
+        return readDeadline;
+    }
+
+    /** The absolute write deadline (nanoTime), 0 = none. */
+    public final long writeDeadlineNanos() {
+        return writeDeadline;
+    }
+
+    public final long readTimeoutNanos() {
+        return readTimeoutNanos;
+    }
+
+    public final long writeTimeoutNanos() {
+        return writeTimeoutNanos;
+    }
+
+    public final long idleTimeoutNanos() {
+        return idleTimeoutNanos;
+    }
+
+    private static long nanos(Duration d) {
+        return d == null || d.isNegative() ? 0 : d.toNanos();
+    }
+
+    private static long deadlineNanos(Instant deadline) {
+        if (deadline == null) {
+            return 0;
+        }
+        long fromNow = Duration.between(Instant.now(), deadline).toNanos();
+        long d = System.nanoTime() + fromNow;
+        return d == 0 ? 1 : d;
+    }
+
+    @Override
+    public final void setReadTimeout(Duration timeout) {
+        readTimeoutNanos = nanos(timeout);
+    }
+
+    @Override
+    public final void setWriteTimeout(Duration timeout) {
+        writeTimeoutNanos = nanos(timeout);
+    }
+
+    @Override
+    public final void setIdleTimeout(Duration timeout) {
+        // traffic is stamped only while an idle timeout is set: the idle time counts from here
+        lastActivity = System.nanoTime();
+        idleTimeoutNanos = nanos(timeout);
+        poller.execute(this::armIdle);
+    }
+
+    @Override
+    public final void setReadDeadline(Instant deadline) {
+        setReadDeadlineNanos(deadlineNanos(deadline));
+    }
+
+    @Override
+    public final void setWriteDeadline(Instant deadline) {
+        setWriteDeadlineNanos(deadlineNanos(deadline));
+    }
+
+    /** Absolute {@link System#nanoTime()} read deadline, 0 = none; wakes a waiting reader if past. */
+    public final void setReadDeadlineNanos(long deadline) {
+        readDeadline = deadline;
+        pd.setDeadline(PollDesc.READ, deadline);
+    }
+
+    /** Absolute {@link System#nanoTime()} write deadline, 0 = none; wakes a waiting writer if past. */
+    public final void setWriteDeadlineNanos(long deadline) {
+        writeDeadline = deadline;
+        sender.deadlineChanged();
+    }
+
+    /** The deadline for the next read wait: the absolute one or now + read timeout, whichever is first. */
+    public final long readWaitDeadline() {
+        return earliest(readDeadline, readTimeoutNanos);
+    }
+
+    /** The deadline for the next write wait, as {@link #readWaitDeadline()}. */
+    public final long writeWaitDeadline() {
+        return earliest(writeDeadline, writeTimeoutNanos);
+    }
+
+    private static long earliest(long absolute, long timeout) {
+        if (timeout <= 0) {
+            return absolute;
+        }
+        long rel = System.nanoTime() + timeout;
+        if (rel == 0) {
+            rel = 1;
+        }
+        return absolute == 0 || rel - absolute < 0 ? rel : absolute;
+    }
+}
