@@ -46,7 +46,11 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
 
     private volatile boolean inputEof;
     volatile int pauseBits;
-    /** Bytes a blocked reader needs (0: any): reading goes on past the input cap up to this. */
+    /**
+     * Bytes a blocked reader needs (0: any): reading goes on past the input cap up to this. Only a
+     * value above the configured cap changes anything ({@link #inputCap}), so {@link #needInput} leaves
+     * a value at or below it as it is.
+     */
     volatile int waitSize;
     private volatile boolean resumeQueued;
 
@@ -239,7 +243,12 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
 
     /** Application thread: a reader now needs {@code n} bytes, maybe past the input cap; 0 when done waiting. */
     public final void needInput(int n) {
-        waitSize = n;
+        int cap = config.maxInputBytes();
+        // the usual wait needs less than the cap: skip the volatile store (a fence on x86), which a
+        // coroutine read would otherwise pay twice per wait, when it cannot change inputCap()
+        if (n > cap || waitSize > cap) {
+            waitSize = n;
+        }
         // a reader about to wait resumes a paused input that is below the cap now: consumed meanwhile
         // (copying reads release nothing) or needed past the cap
         consumedInput();
