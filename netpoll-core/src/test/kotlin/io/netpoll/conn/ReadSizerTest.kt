@@ -5,7 +5,7 @@ import io.kotest.matchers.ints.shouldBeLessThanOrEqual
 import io.kotest.matchers.shouldBe
 
 class ReadSizerTest : FunSpec({
-    /** Reads bursts of [burst] bytes the way NetConnection's read loop does; returns the read calls made. */
+    /** Reads bursts of [burst] bytes the way the connection's read loop (ConnReadSide.readLoop) does; returns the read calls made. */
     fun readsFor(bursts: Int, burst: Int): Int {
         var state = ReadSizer.INITIAL
         var reads = 0
