@@ -67,7 +67,7 @@ final class Node {
      * {@code cap} unless {@code readOnly}. Takes over one reference to the chunk.
      */
     Node(Chunk chunk, int from, int to, int cap, boolean readOnly) {
-        reuse(chunk, from, to, cap, readOnly);
+        set(chunk, from, to, cap, readOnly);
     }
 
     /**
@@ -76,15 +76,20 @@ final class Node {
      * publishes them.
      */
     Node reuse(Chunk chunk, int from, int to, int cap, boolean readOnly) {
+        set(chunk, from, to, cap, readOnly);
+        NEXT.set(this, null);
+        SEALED.set(this, false);
+        return this;
+    }
+
+    /** The window and chunk, as the constructor and {@link #reuse} take them (a new node's link and seal are already clear). */
+    private void set(Chunk chunk, int from, int to, int cap, boolean readOnly) {
         this.chunk = chunk;
         this.read = from;
         this.end = from;
         this.malloc = to;
         this.cap = cap;
         this.readOnly = readOnly;
-        NEXT.set(this, null);
-        SEALED.set(this, false);
-        return this;
     }
 
     /**
