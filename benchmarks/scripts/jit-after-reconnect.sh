@@ -34,7 +34,8 @@ for i, line in enumerate(lines):
             frames.append(f"{m[0].split('.')[-1]}.{m[1]}@{attrs(lines[j])['bci']}")
             j += 1
         if float(a["stamp"]) > after:
-            print(f"  {a['stamp']} {a['reason']:<12} {' < '.join(frames[:4])}")
+            root = "" if len(frames) <= 4 else f" ... in {frames[-1]}"
+            print(f"  {a['stamp']} {a['reason']:<12} {' < '.join(frames[:4])}{root}")
     elif line.startswith("<task ") and "compile_id" in line:
         task = attrs(line)
     elif task is not None and line.startswith("<task_done"):
@@ -44,5 +45,9 @@ for i, line in enumerate(lines):
 print(f"C2 compiles after the warm-up: {len(c2)}, {sum(t for t, _ in c2):.3f} s")
 for t, m in sorted(c2, reverse=True)[:8]:
     print(f"  {t:.3f} s  {m}")
+again = {}
+for t, m in c2:
+    again[m] = again.get(m, 0) + 1
+print("compiled more than once after the warm-up: " + (", ".join(f"{m.split(' ')[0].split('.')[-1]}.{m.split(' ')[1]} x{k}" for m, k in sorted(again.items(), key=lambda x: -x[1]) if k > 1) or "none"))
 PY
 rm -f "$log"
