@@ -158,33 +158,13 @@ public class FrameParseBenchmark {
     @Benchmark
     @OperationsPerInvocation(FRAMES)
     public void linkBufferNext(Link s, Blackhole bh) throws IOException {
-        LinkBuffer b = s.buf;
-        while (b.len() >= 4) {
-            int n = b.peekInt(0);
-            if (b.len() < 4 + n) {
-                break;
-            }
-            b.skip(4);
-            bh.consume(b.next(n));
-            b.release();
-        }
+        splitNext(s.buf, bh);
     }
 
     @Benchmark
     @OperationsPerInvocation(FRAMES)
     public void linkBufferSlice(Link s, Blackhole bh) throws IOException {
-        LinkBuffer b = s.buf;
-        while (b.len() >= 4) {
-            int n = b.peekInt(0);
-            if (b.len() < 4 + n) {
-                break;
-            }
-            b.skip(4);
-            LinkBuffer frame = b.slice(n);
-            bh.consume(frame);
-            frame.close();
-            b.release();
-        }
+        splitSlice(s.buf, bh);
     }
 
     @Benchmark
@@ -203,8 +183,54 @@ public class FrameParseBenchmark {
         }
     }
 
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public void okioBuffer(Okio s, Blackhole bh) throws IOException {
+        splitOkio(s.buf, bh);
+    }
+
     /** Splits the frames; releases {@code b} and returns true if nothing is left to read (as Netty's decoder does). */
     private static boolean parseNetty(ByteBuf b, Blackhole bh) {
+        splitNetty(b, bh);
+        if (b.isReadable()) {
+            return false;
+        }
+        b.release();
+        return true;
+    }
+
+    // The frame loops, shared with ReceiveParseBenchmark: each consumes every whole frame in the buffer.
+
+    /** LinkBuffer: peekInt(0), then next(n) and release() per frame. */
+    static void splitNext(LinkBuffer b, Blackhole bh) throws IOException {
+        while (b.len() >= 4) {
+            int n = b.peekInt(0);
+            if (b.len() < 4 + n) {
+                break;
+            }
+            b.skip(4);
+            bh.consume(b.next(n));
+            b.release();
+        }
+    }
+
+    /** LinkBuffer: peekInt(0), then slice(n), closed after use, and release() per frame. */
+    static void splitSlice(LinkBuffer b, Blackhole bh) throws IOException {
+        while (b.len() >= 4) {
+            int n = b.peekInt(0);
+            if (b.len() < 4 + n) {
+                break;
+            }
+            b.skip(4);
+            LinkBuffer frame = b.slice(n);
+            bh.consume(frame);
+            frame.close();
+            b.release();
+        }
+    }
+
+    /** Netty: getInt at the reader index, then readRetainedSlice(n), released after use. */
+    static void splitNetty(ByteBuf b, Blackhole bh) {
         while (b.readableBytes() >= 4) {
             int n = b.getInt(b.readerIndex());
             if (b.readableBytes() < 4 + n) {
@@ -215,17 +241,10 @@ public class FrameParseBenchmark {
             bh.consume(frame);
             frame.release();
         }
-        if (b.isReadable()) {
-            return false;
-        }
-        b.release();
-        return true;
     }
 
-    @Benchmark
-    @OperationsPerInvocation(FRAMES)
-    public void okioBuffer(Okio s, Blackhole bh) throws IOException {
-        okio.Buffer b = s.buf;
+    /** Okio: the length from getByte (Okio has no peekInt), readInt, then readByteString(n) (a copy). */
+    static void splitOkio(okio.Buffer b, Blackhole bh) throws IOException {
         while (b.size() >= 4) {
             int n = b.getByte(0) << 24 | (b.getByte(1) & 0xff) << 16 | (b.getByte(2) & 0xff) << 8 | (b.getByte(3) & 0xff);
             if (b.size() < 4 + n) {
