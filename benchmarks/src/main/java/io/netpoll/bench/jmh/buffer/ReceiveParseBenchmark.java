@@ -96,21 +96,13 @@ public class ReceiveParseBenchmark {
     @Benchmark
     @OperationsPerInvocation(FRAMES)
     public void linkBufferNext(FrameParseBenchmark.Frames f, Link s, Blackhole bh) throws IOException {
-        byte[] wire = f.wire;
-        for (int off = 0; off < wire.length; off += READ) {
-            receive(s.buf, wire, off);
-            FrameParseBenchmark.splitNext(s.buf, bh);
-        }
+        receiveAll(s.buf, f.wire, false, bh);
     }
 
     @Benchmark
     @OperationsPerInvocation(FRAMES)
     public void linkBufferSlice(FrameParseBenchmark.Frames f, Link s, Blackhole bh) throws IOException {
-        byte[] wire = f.wire;
-        for (int off = 0; off < wire.length; off += READ) {
-            receive(s.buf, wire, off);
-            FrameParseBenchmark.splitSlice(s.buf, bh);
-        }
+        receiveAll(s.buf, f.wire, true, bh);
     }
 
     @Benchmark
@@ -135,11 +127,21 @@ public class ReceiveParseBenchmark {
         }
     }
 
-    /** One read into a LinkBuffer: its bytes in a new node, published and sealed, as bookAck leaves them. */
-    private static void receive(LinkBuffer b, byte[] wire, int off) {
-        b.writeBinary(wire, off, Math.min(READ, wire.length - off));
-        b.flush();
-        b.seal();
+    /**
+     * The reads into a LinkBuffer, each one new node, published and sealed as bookAck leaves it, and
+     * the frames split after each with slice(n) or next(n).
+     */
+    private static void receiveAll(LinkBuffer b, byte[] wire, boolean slice, Blackhole bh) throws IOException {
+        for (int off = 0; off < wire.length; off += READ) {
+            b.writeBinary(wire, off, Math.min(READ, wire.length - off));
+            b.flush();
+            b.seal();
+            if (slice) {
+                FrameParseBenchmark.splitSlice(b, bh);
+            } else {
+                FrameParseBenchmark.splitNext(b, bh);
+            }
+        }
     }
 
     /** The reads through {@code ByteToMessageDecoder}'s channelRead / channelReadComplete logic. */
