@@ -4,7 +4,7 @@
 # echo-load (open loop at RATE, default 50,000/s, 100 connections, 1 KB), then drives it 10 s with
 # new connections, as measure-echo.sh does. Prints each uncommon trap taken after the warm-up
 # (reason, and the inlined frames where it fired) and the C2 compile seconds spent after it, the
-# largest first. Needs python3. Example:
+# largest first. KEEP_LOG=1 keeps the compilation log and prints its path. Needs python3. Example:
 #   benchmarks/scripts/jit-after-reconnect.sh 7500 -jar examples/target/netpoll-examples.jar framed-echo
 set -u
 # shellcheck source=common.sh
@@ -50,4 +50,4 @@ for t, m in c2:
     again[m] = again.get(m, 0) + 1
 print("compiled more than once after the warm-up: " + (", ".join(f"{m.split(' ')[0].split('.')[-1]}.{m.split(' ')[1]} x{k}" for m, k in sorted(again.items(), key=lambda x: -x[1]) if k > 1) or "none"))
 PY
-rm -f "$log"
+if [ -n "${KEEP_LOG:-}" ]; then echo "compilation log kept: $log"; else rm -f "$log"; fi
