@@ -130,7 +130,7 @@ public final class EventLoop {
     }
 
     private void accepted(int fd, Listener listener) {
-        NetConnection conn = new NetConnection(fd, group.next(), config, !listener.isUnix());
+        NetConnection conn = new NetConnection(fd, group.next(), config);
         if (shuttingDown) {
             conn.close();
             return;

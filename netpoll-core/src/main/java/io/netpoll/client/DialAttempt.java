@@ -86,7 +86,7 @@ public final class DialAttempt {
     /** The connected socket as a connection (its reads start now). */
     public NetConnection finish() {
         pd.setDeadline(PollDesc.WRITE, 0);
-        NetConnection c = new NetConnection(fd, poller, config, tcp, pd);
+        NetConnection c = new NetConnection(fd, poller, config, pd);
         c.adopt();
         return c;
     }

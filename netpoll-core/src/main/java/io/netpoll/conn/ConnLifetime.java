@@ -69,7 +69,6 @@ public abstract sealed class ConnLifetime implements Connection, PollDesc.Handle
     final LinkBuffer input;
     final LinkBuffer output;
     final ConnConfig config;
-    final boolean tcp;
     final Sender sender;
 
     @SuppressWarnings("unused") private volatile int users;
@@ -86,11 +85,10 @@ public abstract sealed class ConnLifetime implements Connection, PollDesc.Handle
     private boolean callbacksRan;
 
     /** See {@link NetConnection}'s constructors; {@code registered} may be null. */
-    ConnLifetime(int fd, Poller poller, ConnConfig config, boolean tcp, PollDesc registered) {
+    ConnLifetime(int fd, Poller poller, ConnConfig config, PollDesc registered) {
         this.fd = fd;
         this.poller = poller;
         this.config = config;
-        this.tcp = tcp;
         this.pd = registered != null ? registered : poller.newDesc(fd, this);
         this.input = new LinkBuffer(config.pool());
         this.output = new LinkBuffer(config.pool());

@@ -67,8 +67,8 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
     /* Set by adopt() until the first EAGAIN, EOF or error: the dialer consumed the earlier events. */
     boolean eventsUnknown;
 
-    ConnReadSide(int fd, Poller poller, ConnConfig config, boolean tcp, PollDesc registered) {
-        super(fd, poller, config, tcp, registered);
+    ConnReadSide(int fd, Poller poller, ConnConfig config, PollDesc registered) {
+        super(fd, poller, config, registered);
         this.runner = new RequestRunner((NetConnection) this, config.onConnect(), config.onRequest());
     }
 

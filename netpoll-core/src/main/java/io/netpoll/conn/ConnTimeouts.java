@@ -30,8 +30,8 @@ public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadS
     // poller thread only
     private boolean idleArmed;
 
-    ConnTimeouts(int fd, Poller poller, ConnConfig config, boolean tcp, PollDesc registered) {
-        super(fd, poller, config, tcp, registered);
+    ConnTimeouts(int fd, Poller poller, ConnConfig config, PollDesc registered) {
+        super(fd, poller, config, registered);
         this.readTimeoutNanos = config.readTimeoutNanos();
         this.writeTimeoutNanos = config.writeTimeoutNanos();
         this.idleTimeoutNanos = config.idleTimeoutNanos();

@@ -51,18 +51,18 @@ public final class NetConnection extends ConnReadSide {
 
     /**
      * Wraps a connected, non-blocking socket {@code fd} for {@code poller}; call {@link #start()} to
-     * register it. {@code tcp} is false for unix-domain sockets.
+     * register it.
      */
-    public NetConnection(int fd, Poller poller, ConnConfig config, boolean tcp) {
-        this(fd, poller, config, tcp, null);
+    public NetConnection(int fd, Poller poller, ConnConfig config) {
+        this(fd, poller, config, null);
     }
 
     /**
      * As above, taking over {@code registered}, a descriptor of {@code fd} already added to
      * {@code poller} (a dialed socket); call {@link #adopt()} instead of {@link #start()}.
      */
-    public NetConnection(int fd, Poller poller, ConnConfig config, boolean tcp, PollDesc registered) {
-        super(fd, poller, config, tcp, registered);
+    public NetConnection(int fd, Poller poller, ConnConfig config, PollDesc registered) {
+        super(fd, poller, config, registered);
         this.reader = new ConnReader(this, true);
         this.bufferedReader = new ConnReader(this, false);
         this.writer = new ConnWriter(this);

@@ -174,7 +174,7 @@ public class NetpollServer internal constructor(
         options.stallThreshold?.let { t -> group.pollers().forEach { StallDetector.watch(it, t.inWholeNanoseconds) } }
         for (l in listeners) {
             l.handOver()
-            val a = Acceptor(l, acceptPoller) { fd -> accepted(fd, !l.isUnix) }
+            val a = Acceptor(l, acceptPoller) { fd -> accepted(fd) }
             acceptors += a
             a.start()
         }
@@ -195,8 +195,8 @@ public class NetpollServer internal constructor(
         }
     }
 
-    private fun accepted(fd: Int, tcp: Boolean) {
-        val conn = NetConnection(fd, group.next(), config, tcp)
+    private fun accepted(fd: Int) {
+        val conn = NetConnection(fd, group.next(), config)
         if (stopping) {
             conn.close()
             return
