@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """jmh-table.py RESULT.json : a JMH JSON result (-rf json -rff RESULT.json) as one Markdown table per
 benchmark class: a row per parameter value, a column per contender (benchmark method), each cell
-"score ± error unit, B/op" (B/op from -prof gc's gc.alloc.rate.norm; blank without -prof gc). The
-fastest score of a row is in bold. Cells are as JMH reported them over all forks; per-fork spread
+"score ± error unit, B/op" (B/op from -prof gc's gc.alloc.rate.norm; left out without -prof gc). The
+best score of a row is in bold (the highest in throughput mode, else the lowest). Cells are as JMH reported them over all forks; per-fork spread
 shows in the error.
 
     java -jar benchmarks/target/netpoll-benchmarks.jar buffer -prof gc -f 3 -rf json -rff /tmp/r.json
@@ -10,7 +10,6 @@ shows in the error.
 """
 import json
 import sys
-from collections import OrderedDict
 
 
 def fmt(x):
@@ -19,8 +18,9 @@ def fmt(x):
 
 def main(path):
     runs = json.load(open(path))
-    tables = OrderedDict()  # class -> row key -> method -> (score, error, unit, alloc)
-    methods = OrderedDict()
+    tables = {}  # class -> row key -> method -> (score, error, unit, alloc); dicts keep JMH's order
+    methods = {}  # class -> its methods, in order
+    higher_better = {}  # class -> True for throughput results
     for r in runs:
         cls, method = r["benchmark"].rsplit(".", 1)
         cls = cls.rsplit(".", 1)[-1]
@@ -28,17 +28,17 @@ def main(path):
         m = r["primaryMetric"]
         alloc = r.get("secondaryMetrics", {}).get("gc.alloc.rate.norm", {}).get("score")
         err = m.get("scoreError")
-        err = None if err is None or err != err else err  # NaN with one iteration
-        tables.setdefault(cls, OrderedDict()).setdefault(row, {})[method] = (m["score"], err, m["scoreUnit"], alloc)
-        methods.setdefault(cls, [])
-        if method not in methods[cls]:
-            methods[cls].append(method)
+        err = None if err is None else float(err)  # JMH writes "NaN" (a string) with one iteration
+        err = None if err != err else err
+        tables.setdefault(cls, {}).setdefault(row, {})[method] = (m["score"], err, m["scoreUnit"], alloc)
+        methods.setdefault(cls, {})[method] = None
+        higher_better[cls] = r["mode"] == "thrpt"
     for cls, rows in tables.items():
         print(f"### {cls}\n")
         print("| params | " + " | ".join(methods[cls]) + " |")
         print("|---|" + "---:|" * len(methods[cls]))
         for row, cells in rows.items():
-            best = min(c[0] for c in cells.values())
+            best = (max if higher_better[cls] else min)(c[0] for c in cells.values())
             out = []
             for meth in methods[cls]:
                 if meth not in cells:

@@ -112,7 +112,7 @@ public final class EventLoop {
     public void serve(Listener listener) throws IOException {
         listener.handOver();
         startPollers();
-        Acceptor acceptor = new Acceptor(listener, acceptPoller, fd -> accepted(fd, listener));
+        Acceptor acceptor = new Acceptor(listener, acceptPoller, fd -> accepted(fd));
         synchronized (this) {
             if (shuttingDown) {
                 listener.close();
@@ -129,7 +129,7 @@ public final class EventLoop {
         }
     }
 
-    private void accepted(int fd, Listener listener) {
+    private void accepted(int fd) {
         NetConnection conn = new NetConnection(fd, group.next(), config);
         if (shuttingDown) {
             conn.close();
