@@ -293,11 +293,12 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
         LinkBuffer out = new LinkBuffer(pool);
         int left = n;
         Node c = n == 0 ? null : current();
+        NodeCache nodes = n == 0 ? null : nodeCache();
         while (left > 0) {
             int k = Math.min(c.readable(), left);
             if (k > 0) {
                 c.chunk.retain();
-                Node copy = new Node(c.chunk, c.read, c.read + k, c.read + k, true);
+                Node copy = nodes.node(c.chunk, c.read, c.read + k, c.read + k, true);
                 out.linkPublished(copy);
                 c.read += k;
                 left -= k;
@@ -558,6 +559,12 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
         }
         other.freeBefore(other.head, first);
         other.head = other.readNode = other.tail = other.flushNode = null;
+        NodeCache nodes = nodeCache();
+        // the adopted nodes take the place of new ones: this writer's spare goes where slices find it
+        Node spare = takeSpare();
+        if (spare != null) {
+            nodes.give(spare);
+        }
         for (Node nd = first; nd != null; ) {
             Node next = nd == last ? null : nd.next();
             if (nd.readable() > 0) {
@@ -565,6 +572,7 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
                 link(nd);
             } else {
                 nd.chunk.release();
+                nodes.give(nd); // out of other's chain, and other is this thread's alone
             }
             nd = next;
         }

@@ -65,15 +65,22 @@ abstract sealed class NodeChain permits LinkBuffer {
     Booking booking;
 
     /**
+     * The {@link NodeCache} this buffer used last, by whichever of its threads: a hint for
+     * {@link #nodeCache()}, which checks the owner, so a racy read of another thread's is harmless.
+     */
+    private NodeCache nodeCache;
+
+    /**
      * The last node the reader freed, kept so that the writer's next node is that object again and a
      * steady stream of writes or kernel reads allocates no node (the chunk went back to the pool; this
      * is a 40-byte object, not memory). States: null (none) or a freed node. The reader moves null or
      * a node to the node it just freed ({@link #free}: a release store after its last access to it);
-     * the writer moves a node to null when it takes it ({@link #newNode}), and nobody else touches it.
-     * Only this buffer's own writer reuses the node, and the only references left to a freed node are
+     * the writer moves a node to null when it takes it ({@link #takeSpare}), and nobody else touches it.
+     * Only this buffer's own writer takes the node ({@link #takeSpare}; a writer with no use for it
+     * gives it to its thread's {@link NodeCache}), and the only references left to a freed node are
      * that writer's {@link #tail} (the reader freed the last node) and {@link #flushNode} (a flushed,
-     * consumed node; every node after it is unflushed, so still held): newNode mends both before
-     * reusing it. The reader holds none: its head and readNode have moved past it.
+     * consumed node; every node after it is unflushed, so still held): takeSpare mends both. The
+     * reader holds none: its head and readNode have moved past it. close() gives it to the cache too.
      */
     private Node spare;
 
@@ -273,12 +280,34 @@ abstract sealed class NodeChain permits LinkBuffer {
 
     /**
      * Writer: a node for {@link #link}, as {@code new Node(...)} would make it, reusing the
-     * {@link #spare} the reader left if there is one.
+     * {@link #spare} the reader left if there is one, else a node from this thread's {@link NodeCache}.
      */
     final Node newNode(Chunk chunk, int from, int to, int cap, boolean readOnly) {
+        Node s = takeSpare();
+        if (s == null) {
+            return nodeCache().node(chunk, from, to, cap, readOnly);
+        }
+        return s.reuse(chunk, from, to, cap, readOnly);
+    }
+
+    /** The calling thread's {@link NodeCache}. */
+    final NodeCache nodeCache() {
+        NodeCache last = nodeCache;
+        NodeCache c = NodeCache.local(last);
+        if (c != last) {
+            nodeCache = c;
+        }
+        return c;
+    }
+
+    /**
+     * Writer: takes the {@link #spare} node, if any, and mends the writer's references to it, so that
+     * nothing refers to it any more; null if there is none.
+     */
+    final Node takeSpare() {
         Node s = (Node) SPARE.getAcquire(this);
         if (s == null) {
-            return new Node(chunk, from, to, cap, readOnly);
+            return null;
         }
         // a plain store: the link that publishes the reused node orders it before the reader's next free
         SPARE.set(this, null);
@@ -290,7 +319,7 @@ abstract sealed class NodeChain permits LinkBuffer {
             // freed with a successor, which holds this writer's unflushed bytes
             flushNode = s.next();
         }
-        return s.reuse(chunk, from, to, cap, readOnly);
+        return s;
     }
 
     /** Links {@code nd} after the tail, or starts a new chain if the reader freed the tail. */
@@ -454,7 +483,7 @@ abstract sealed class NodeChain permits LinkBuffer {
 
     /**
      * Frees every node, readable or not, and makes every later call fail. Neither side may be in use.
-     * Idempotent.
+     * Idempotent. The node objects go to this thread's {@link NodeCache}.
      */
     public void close() {
         if (isClosed()) {
@@ -467,14 +496,21 @@ abstract sealed class NodeChain permits LinkBuffer {
         if (booking != null) {
             booking.freeAll();
         }
+        // no thread uses this buffer now (the contract above), so its node objects are nobody's
         Node n = head;
+        NodeCache nodes = n != null || spare != null ? nodeCache() : null;
         while (n != null && n != Node.TOMBSTONE) {
             Node next = n.next();
             n.chunk.release();
+            nodes.give(n);
             n = next;
+        }
+        if (spare != null) {
+            nodes.give(spare); // freed, so never also in the chain walked above
         }
         head = readNode = tail = flushNode = null;
         spare = null;
+        nodeCache = null;
         unflushed = 0;
     }
 

@@ -1,13 +1,15 @@
 package io.netpoll.poll;
 
 /**
- * The thread a {@link Poller} runs on. It carries a slot for per-thread state the layers above keep
- * on pollers (the buffer pool's cache), which is cheaper to reach than a {@link ThreadLocal}.
+ * The thread a {@link Poller} runs on. It carries slots for per-thread state the layers above keep
+ * on pollers (the buffer pool's cache, the buffer layer's node cache), which is cheaper to reach than a {@link ThreadLocal}.
  */
 public final class PollerThread extends Thread {
     private final Poller poller;
     /** Owned by the buffer layer; only this thread reads or writes it. */
     public Object bufferCache;
+    /** Owned by the buffer layer (its node-object cache); only this thread reads or writes it. */
+    public Object nodeCache;
     private final java.util.List<Runnable> exitHooks = new java.util.ArrayList<>();
 
     PollerThread(Poller poller, String name) {

@@ -10,7 +10,9 @@ import java.util.IdentityHashMap
 /**
  * The writer's next node is the node object the reader freed last (`NodeChain.spare`), so steady
  * traffic allocates no node objects; and reusing one never loses track of the writer's own place in
- * the chain (its tail, its first unflushed node). White-box: the tests look at the writer's `tail`.
+ * the chain (its tail, its first unflushed node). Slices take node objects from the thread's
+ * `NodeCache`, which closed buffers and appends that adopt nodes fill. White-box: the tests look at
+ * the writer's `tail` and a slice's `head`.
  */
 class LinkBufferNodeReuseTest : FunSpec({
     test("steady writes, reads and releases go round one node object instead of allocating new ones") {
@@ -84,6 +86,81 @@ class LinkBufferNodeReuseTest : FunSpec({
             b.len() shouldBe 10
             b.readBinary(10).shouldBeBytes(second, "the new chain")
             b.shouldFreeEverything(pool)
+        }
+    }
+
+    test("forwarding slices of one buffer to another goes round a few node objects instead of allocating one per slice") {
+        withPool { pool ->
+            val input = LinkBuffer(pool)
+            val output = LinkBuffer(pool)
+            val nodes = Collections.newSetFromMap(IdentityHashMap<Node, Boolean>())
+            for (i in 0 until 10_000) {
+                val data = seqRange(i * 3000L, 3000)
+                input.writeBinary(data)
+                input.seal() // as after a kernel read
+                val slice = input.slice(data.size)
+                nodes += slice.head!!
+                output.append(slice) // adopts the slice's node
+                slice.close()
+                input.release()
+                output.flush()
+                output.readBinary(data.size).shouldBeBytes(data, "forwarded $i") // as a send would
+                output.release()
+            }
+            // whatever this thread's node cache held before, the rounds reuse a handful of objects
+            nodes.size shouldBeLessThanOrEqual 10
+            input.shouldFreeEverything(pool)
+            output.shouldFreeEverything(pool)
+        }
+    }
+
+    test("a closed slice's node objects serve the next slices on the thread") {
+        withPool { pool ->
+            val b = LinkBuffer(pool)
+            val nodes = Collections.newSetFromMap(IdentityHashMap<Node, Boolean>())
+            for (i in 0 until 10_000) {
+                val data = seqRange(i * 500L, 500)
+                b.writeBinary(data)
+                b.flush()
+                val slice = b.slice(data.size)
+                var n = slice.head
+                while (n != null && n !== Node.TOMBSTONE) {
+                    nodes += n
+                    n = n.next()
+                }
+                slice.readBinary(data.size).shouldBeBytes(data, "slice $i")
+                slice.close()
+                b.release()
+            }
+            // the source's writer draws on the same cache when it has no spare node: a few more
+            nodes.size shouldBeLessThanOrEqual 20
+            b.shouldFreeEverything(pool)
+        }
+    }
+
+    test("reusing a closed slice's node object never disturbs another slice of the same memory") {
+        withPool { pool ->
+            val a = LinkBuffer(pool)
+            val dataA = seqRange(0, 300)
+            a.writeBinary(dataA)
+            a.flush()
+            val first = a.slice(100)
+            val second = a.slice(100) // shares first's chunk
+            first.close() // its node object goes to the cache (the chunk stays: second holds it)
+            val b = LinkBuffer(pool)
+            val dataB = seqRange(10_000, 200)
+            b.writeBinary(dataB)
+            b.flush()
+            val third = b.slice(200) // takes that node object for other memory
+            second.readBinary(100).shouldBeBytes(dataA.copyOfRange(100, 200), "the other slice")
+            third.readBinary(200).shouldBeBytes(dataB, "the slice on the reused node")
+            a.readBinary(100).shouldBeBytes(dataA.copyOfRange(200, 300), "the source")
+            second.close()
+            third.close()
+            b.seal()
+            b.release()
+            b.close()
+            a.shouldFreeEverything(pool)
         }
     }
 })
