@@ -20,7 +20,10 @@ import java.nio.charset.StandardCharsets;
  * including the last one once the writer has sealed it (the connection layer seals after every
  * kernel read and after every completed send), so an idle connection costs no buffer memory. The
  * node's memory goes back to the pool; the small object that described it (40 bytes on heap) is kept
- * for the writer's next node, so steady traffic allocates no node objects either.
+ * for the writer's next node, so steady traffic allocates no node objects either. When
+ * {@link #append} adopts a slice's nodes instead, the writer's kept object goes to a small per-thread
+ * cache that {@link #slice} draws on: slicing a connection's input and appending the slices to
+ * another's output (a proxy, an echo) allocates at most the slice's own object.
  *
  * <p><b>Threads.</b> One reader thread and one writer thread may use a buffer at the same time.
  * They meet only at {@link #len()} (the difference of two counters, each with a single writing

@@ -54,8 +54,14 @@ final class Node {
     int end;
     int malloc;
     int cap;
-    @SuppressWarnings("unused") private volatile Node next;
-    @SuppressWarnings("unused") private volatile boolean sealed;
+    /**
+     * {@code next} and {@code sealed} are read and written through {@link #NEXT} and {@link #SEALED}
+     * with the access modes the list above gives, and plainly only while no other thread can see the
+     * node ({@link #reuse}, {@link #moveOut}, {@link #linkNextPrivate}): not declared volatile, so
+     * those plain writes stay plain stores (the JIT compiles them smaller than a VarHandle call).
+     */
+    private Node next;
+    private boolean sealed;
 
     private Node() {
         this.chunk = null;
@@ -77,8 +83,8 @@ final class Node {
      */
     Node reuse(Chunk chunk, int from, int to, int cap, boolean readOnly) {
         set(chunk, from, to, cap, readOnly);
-        NEXT.set(this, null);
-        SEALED.set(this, false);
+        next = null;
+        sealed = false;
         return this;
     }
 
@@ -102,8 +108,8 @@ final class Node {
         malloc = end;
         cap = end;
         end = read;
-        NEXT.set(this, null);
-        SEALED.set(this, false);
+        next = null;
+        sealed = false;
     }
 
     Node next() {
@@ -117,7 +123,7 @@ final class Node {
 
     /** Links {@code n} in a chain no other thread can see yet (a slice under construction). */
     void linkNextPrivate(Node n) {
-        NEXT.set(this, n);
+        next = n;
     }
 
     /** Reader: claim this last node for freeing; false if the writer linked a next node first. */
