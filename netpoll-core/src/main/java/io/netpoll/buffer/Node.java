@@ -77,9 +77,9 @@ final class Node {
     }
 
     /**
-     * Makes a node its buffer's reader freed into a new one, as the constructor would (see
-     * {@code NodeChain.spare} for why nobody else can still use it). Plain writes: linking it
-     * publishes them.
+     * Makes a freed node into a new one, as the constructor would: its buffer's spare (see
+     * {@code NodeChain.spare}) or one from the thread's {@link NodeCache}, which nobody else can
+     * still use. Plain writes: linking it publishes them.
      */
     Node reuse(Chunk chunk, int from, int to, int cap, boolean readOnly) {
         set(chunk, from, to, cap, readOnly);

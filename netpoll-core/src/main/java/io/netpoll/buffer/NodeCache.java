@@ -14,7 +14,7 @@ import io.netpoll.poll.PollerThread;
  * readable byte. Other sources were measured and not kept: nodes of closed buffers, nodes readers
  * free, and handing cached nodes to writers. With those, slices and chains were built of recycled
  * objects scattered over the old generation, and FrameParseBenchmark's 64 KiB slices ran 12-45 ns
- * (10-35%) slower than with fresh, adjacent ones, for 80 bytes less per frame.
+ * (10-35%) slower than with fresh, adjacent ones, for 80-120 bytes less per frame.
  *
  * <p>Thread-confined: only the owning thread touches its cache. A poller thread keeps its cache in a
  * field of the thread; any other thread in a {@link ThreadLocal}.
