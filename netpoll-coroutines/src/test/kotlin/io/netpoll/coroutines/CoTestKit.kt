@@ -259,6 +259,26 @@ object CoTestKit {
     /** File descriptors open in this process now. */
     fun openFds(): Int = File("/proc/self/fd").list()?.size ?: error("cannot list /proc/self/fd")
 
+    /**
+     * The sockets open in this process now, by inode (`socket:[N]` in /proc/self/fd). An inode
+     * names one socket for its whole life, unlike an fd number, so `openSockets() - before` is
+     * exactly the sockets opened since and still open, whatever else closed meanwhile (a count
+     * of fds is not: a poller or socket of an earlier test closing late hides a leak or, as seen
+     * in CI, makes a clean run look wrong).
+     */
+    fun openSockets(): Set<String> {
+        val dir = File("/proc/self/fd")
+        val names = dir.list() ?: error("cannot list /proc/self/fd")
+        return names.mapNotNullTo(HashSet()) { name ->
+            val target = try {
+                java.nio.file.Files.readSymbolicLink(dir.toPath().resolve(name)).toString()
+            } catch (e: java.io.IOException) {
+                null // closed while listing
+            }
+            target?.takeIf { it.startsWith("socket:") }
+        }
+    }
+
     /** Heap in use after full collections (bytes). */
     fun usedHeapAfterGc(): Long {
         val mx = ManagementFactory.getMemoryMXBean()
