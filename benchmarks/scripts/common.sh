@@ -6,6 +6,8 @@
 # up with N such runs, each with new connections: the first connections closing and the next ones
 # arriving take branches the JIT had compiled out, and it compiles those methods again (see
 # jit-after-reconnect.sh); with WARMUPS=2 that is over before the caller measures (steady state).
+# jvm_clock prints the server's age in seconds: the clock of its JVM logs (uptime), give or take the
+# JVM's start-up, so a caller can tell which logged events fall in its counted window.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 shared=${SHARED:-$(cd "$here/../.." && pwd)/../shared}
 load=${ECHO_LOAD:-/tmp/echo-load}
@@ -20,4 +22,8 @@ start_warm() {
   for _ in $(seq 1 "${WARMUPS:-1}"); do
     taskset -c 1 "$load" 127.0.0.1 "$port" 100 1024 5 1 0 "$rate" >/dev/null 2>&1
   done
+}
+
+jvm_clock() {
+  awk -v t="$(getconf CLK_TCK)" -v s="$(awk '{ print $22 }' /proc/"$spid"/stat)" '{ print $1 - s / t }' /proc/uptime
 }

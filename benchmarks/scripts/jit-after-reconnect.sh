@@ -11,9 +11,8 @@ set -u
 . "$(dirname "$0")/common.sh"
 port=$1; shift
 log=$(mktemp /tmp/jit-after-reconnect.XXXXXX.log)
-start=$(date +%s.%N)
 start_warm "$port" /dev/null java -XX:+UnlockDiagnosticVMOptions -XX:+LogCompilation -XX:LogFile="$log" "$@" "$port"
-warm=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a - 0.2 }') # JVM clock starts a little later
+warm=$(jvm_clock)
 taskset -c 1 "$load" 127.0.0.1 "$port" 100 1024 10 1 1 "$rate" | grep -o 'qps=[0-9]*\|p99_us=[0-9]*' | tr '\n' ' '
 echo
 kill "$spid"; wait "$spid" 2>/dev/null

@@ -11,8 +11,7 @@ set -u
 port=$1; shift
 log=$(mktemp /tmp/pause-probe.XXXXXX.log)
 start_warm "$port" /dev/null java -Xlog:gc,safepoint:file="$log":uptime "$@" "$port"
-# the process's age when the window opens: the log's uptime clock, give or take the JVM's start-up
-from=$(awk -v t="$(getconf CLK_TCK)" -v s="$(awk '{ print $22 }' /proc/"$spid"/stat)" '{ print $1 - s / t }' /proc/uptime)
+from=$(jvm_clock)
 out=$(taskset -c 1 "$load" 127.0.0.1 "$port" 100 1024 10 1 1 "$rate")
 kill "$spid"; wait "$spid" 2>/dev/null
 echo "$out" | grep -o 'qps=[0-9]*\|p50_us=[0-9]*\|p99_us=[0-9]*\|p999_us=[0-9]*\|max_us=[0-9]*' | tr '\n' ' '
