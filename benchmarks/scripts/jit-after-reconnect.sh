@@ -4,14 +4,16 @@
 # echo-load (open loop at RATE, default 50,000/s, 100 connections, 1 KB), then drives it 10 s with
 # new connections, as measure-echo.sh does. Prints each uncommon trap taken after the warm-up
 # (reason, and the inlined frames where it fired) and the C2 compile seconds spent after it, the
-# largest first. KEEP_LOG=1 keeps the compilation log and prints its path. Needs python3. Example:
+# largest first. KEEP_LOG=1 keeps the compilation log and prints its path. WRAP=COMMAND runs the
+# server under COMMAND (e.g. WRAP=benchmarks/scripts/with-health-checks.sh). Needs python3. Example:
 #   benchmarks/scripts/jit-after-reconnect.sh 7500 -jar examples/target/netpoll-examples.jar framed-echo
 set -u
 # shellcheck source=common.sh
 . "$(dirname "$0")/common.sh"
 port=$1; shift
 log=$(mktemp /tmp/jit-after-reconnect.XXXXXX.log)
-start_warm "$port" /dev/null java -XX:+UnlockDiagnosticVMOptions -XX:+LogCompilation -XX:LogFile="$log" "$@" "$port"
+# shellcheck disable=SC2086 # WRAP is split into words on purpose
+start_warm "$port" /dev/null ${WRAP:-} java -XX:+UnlockDiagnosticVMOptions -XX:+LogCompilation -XX:LogFile="$log" "$@" "$port"
 warm=$(jvm_clock)
 taskset -c 1 "$load" 127.0.0.1 "$port" 100 1024 10 1 1 "$rate" | grep -o 'qps=[0-9]*\|p99_us=[0-9]*' | tr '\n' ' '
 echo
