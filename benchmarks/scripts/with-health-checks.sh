@@ -7,7 +7,8 @@
 #   benchmarks/scripts/alternate-echo.sh 2 "kotlin-hc=benchmarks/scripts/with-health-checks.sh java -jar E kt-echo"
 # Why: the issues' load opens its connections once and closes none until the warm-up ends, so
 # the JIT compiles a handler before any connection has ever ended and turns the loop's way out
-# into a trap; the first close then recompiles it inside the counted window. A server whose
+# (and the resume with an error that a reset causes) into traps; the first closes then recompile
+# it inside the counted window. A server whose
 # connections come and go while it warms up (any real one) never pays that; this measures it.
 set -u
 port=${!#}
