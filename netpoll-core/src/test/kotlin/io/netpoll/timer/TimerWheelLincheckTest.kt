@@ -72,10 +72,12 @@ class TimerWheelOps {
     private val lock = Any()
 
     /**
-     * The owner moves the clock one tick on and runs what is due. It returns nothing on purpose: a
-     * timeout scheduled or cancelled while a tick is under way may count in this tick or the next
-     * (both correct), so the count is not a result to compare; [eachRanOnceOrWasCancelled] checks
-     * what matters.
+     * The owner moves the clock one tick on and runs what is due. Like the cancels, it returns
+     * nothing on purpose: a tick takes effect timeout by timeout, so a schedule or cancel racing it
+     * may land before some of its expiries and after others (correct, but no one-at-a-time order
+     * explains the counts and cancel results that come out). What matters is checked after each
+     * run by [eachRanOnceOrWasCancelled]: a cancel that reported success never lets its timeout
+     * run, and every other timeout runs exactly once, never early.
      */
     @Operation(nonParallelGroup = "owner")
     fun tick() {
@@ -97,13 +99,13 @@ class TimerWheelOps {
         schedule(2 * ms)
     }
 
-    /** Cancels the first timeout scheduled; true if it will never run. */
+    /** Cancels the first timeout scheduled, if there is one. */
     @Operation
-    fun cancelFirst(): Boolean = cancel(synchronized(lock) { scheduled.firstOrNull() })
+    fun cancelFirst() = cancel(synchronized(lock) { scheduled.firstOrNull() })
 
-    /** Cancels the second timeout scheduled; true if it will never run. */
+    /** Cancels the second timeout scheduled, if there is one. */
     @Operation
-    fun cancelSecond(): Boolean = cancel(synchronized(lock) { scheduled.getOrNull(1) })
+    fun cancelSecond() = cancel(synchronized(lock) { scheduled.getOrNull(1) })
 
     private fun schedule(deadline: Long) {
         synchronized(lock) {
@@ -116,10 +118,9 @@ class TimerWheelOps {
         }
     }
 
-    private fun cancel(s: Scheduled?): Boolean {
-        if (s == null || !s.timeout.cancel()) return false
-        s.cancelled = true
-        return true
+    /** Remembers a cancel that reported success: that timeout must never run. */
+    private fun cancel(s: Scheduled?) {
+        if (s != null && s.timeout.cancel()) s.cancelled = true
     }
 
     @Validate
