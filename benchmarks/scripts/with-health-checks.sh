@@ -8,8 +8,8 @@
 # Why: the issues' load opens its connections once and closes none until the warm-up ends, so
 # the JIT compiles a handler before any connection has ever ended and turns the loop's way out
 # (and the resume with an error that a reset causes) into traps; the first closes then recompile
-# it inside the counted window. A server whose
-# connections come and go while it warms up (any real one) never pays that; this measures it.
+# it inside the counted window. A server whose connections come and go while it warms up (any
+# real one) never pays that; this measures it.
 set -u
 port=${!#}
 seconds=${HC_SECONDS:-4}

@@ -1,10 +1,10 @@
 package io.netpoll.buffer
 
 import io.kotest.core.spec.style.FunSpec
+import io.netpoll.modelChecking
 import org.jetbrains.kotlinx.lincheck.annotations.Operation
 import org.jetbrains.kotlinx.lincheck.annotations.Validate
 import org.jetbrains.kotlinx.lincheck.check
-import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions
 
 /**
  * Model-checks [Chunk]'s reference count with Lincheck. Its fast path stores the new count with a
@@ -16,8 +16,8 @@ import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelChecki
  */
 class ChunkRefsLincheckTest : FunSpec({
     test("concurrent retains and releases recycle a chunk exactly once, when the last reference goes") {
-        ModelCheckingOptions()
-            // the races that matter on every run: the last two holders letting go at once, and a
+        modelChecking()
+            // the races that matter on every run: all three holders letting go at once, and a
             // holder retaining while another lets go of its last reference
             .addCustomScenario {
                 parallel {
@@ -33,10 +33,6 @@ class ChunkRefsLincheckTest : FunSpec({
                     thread { actor(ChunkRefsOps::retainC); actor(ChunkRefsOps::releaseC) }
                 }
             }
-            .iterations(10)
-            .invocationsPerIteration(500)
-            .threads(3)
-            .actorsPerThread(3)
             .actorsBefore(1)
             .actorsAfter(1)
             .check(ChunkRefsOps::class.java)

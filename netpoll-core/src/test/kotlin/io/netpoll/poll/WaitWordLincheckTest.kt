@@ -1,10 +1,10 @@
 package io.netpoll.poll
 
 import io.kotest.core.spec.style.FunSpec
+import io.netpoll.modelChecking
 import org.jetbrains.kotlinx.lincheck.annotations.Operation
 import org.jetbrains.kotlinx.lincheck.annotations.Validate
 import org.jetbrains.kotlinx.lincheck.check
-import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions
 import java.util.concurrent.atomic.AtomicInteger
 
 /**
@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger
  */
 class WaitWordLincheckTest : FunSpec({
     test("every interleaving of a waiter with readiness, timeouts and closes is linearizable") {
-        ModelCheckingOptions()
+        modelChecking()
             // the races that matter, explored on every run and checked down to the word's final state:
             // an unblock between prepare and commit, a cancel racing unblocks, two unblocks racing
             // for one parked waiter
@@ -48,11 +48,7 @@ class WaitWordLincheckTest : FunSpec({
                 }
                 post { actor(WaitWordOps::state) }
             }
-            // and random scenarios over all operations
-            .iterations(10)
-            .invocationsPerIteration(500)
-            .threads(3)
-            .actorsPerThread(3)
+            // and random scenarios over all operations (the suite's budget, see modelChecking)
             .actorsBefore(2)
             .actorsAfter(2)
             .sequentialSpecification(WaitWordModel::class.java)

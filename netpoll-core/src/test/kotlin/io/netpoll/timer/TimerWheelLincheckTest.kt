@@ -1,10 +1,10 @@
 package io.netpoll.timer
 
 import io.kotest.core.spec.style.FunSpec
+import io.netpoll.modelChecking
 import org.jetbrains.kotlinx.lincheck.annotations.Operation
 import org.jetbrains.kotlinx.lincheck.annotations.Validate
 import org.jetbrains.kotlinx.lincheck.check
-import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions
 import java.util.concurrent.atomic.AtomicInteger
 
 /**
@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger
  */
 class TimerWheelLincheckTest : FunSpec({
     test("timers scheduled and cancelled from other threads run exactly once or never, never early") {
-        ModelCheckingOptions()
+        modelChecking()
             // the races that matter on every run: a cancel from another thread against the owner
             // expiring the same timeout, and a schedule from another thread while the owner ticks
             .addCustomScenario {
@@ -31,10 +31,6 @@ class TimerWheelLincheckTest : FunSpec({
                     thread { actor(TimerWheelOps::scheduleThere); actor(TimerWheelOps::cancelSecond) }
                 }
             }
-            .iterations(10)
-            .invocationsPerIteration(500)
-            .threads(3)
-            .actorsPerThread(3)
             // no operations before or after the parallel part: those may run on another thread than
             // the owner's, and the owner thread is only known once its first operation runs
             .actorsBefore(0)
