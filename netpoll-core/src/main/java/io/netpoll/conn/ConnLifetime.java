@@ -19,7 +19,7 @@ import java.util.ArrayDeque;
  * descriptor it is registered with, its input and output {@link LinkBuffer}s, its config and its
  * {@link Sender}) and how long those live.
  *
- * <p><b>Lifetime</b> is one state word, {@link #users}, as Go's {@code fdMutex}: every operation
+ * <p><b>Lifetime</b> is one state word, {@link UsersWord}, as Go's {@code fdMutex}: every operation
  * that touches the fd or the buffers (an application call, a poller read or send round) enters
  * and leaves it; {@link #close} sets the CLOSED bit, after which nobody can enter, and shuts the
  * socket down at once (the peer sees the close even while a handler is still inside); whoever leaves
@@ -30,38 +30,21 @@ import java.util.ArrayDeque;
  * <p>The poller thread holds one counted enter for each read round, and for each handler pass queued
  * to it ({@link #inRound}); calls made inside either enter through {@link #enterCall} for free.
  *
- * <p>One link of {@link NetConnection}'s class chain (see there), the first.
+ * <p>One link of {@link NetConnection}'s class chain (see there), the first after the word.
  */
-public abstract sealed class ConnLifetime implements Connection, PollDesc.Handler permits ConnTimeouts {
+public abstract sealed class ConnLifetime extends UsersWord implements Connection, PollDesc.Handler permits ConnTimeouts {
     private static final System.Logger LOG = System.getLogger("io.netpoll.conn");
-    private static final VarHandle USERS;
     private static final VarHandle CAUSE;
     /** closeCause of a normal close: distinguishes "closed normally" from "no cause recorded yet". */
     private static final Throwable NORMAL_CLOSE = new Throwable("closed normally", null, false, false) { };
 
     static {
         try {
-            USERS = MethodHandles.lookup().findVarHandle(ConnLifetime.class, "users", int.class);
             CAUSE = MethodHandles.lookup().findVarHandle(ConnLifetime.class, "closeCause", Throwable.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
-
-    /*
-     * users: CLOSED bit | count of operations inside.
-     *   count +1  enter(): any thread, only while CLOSED is clear (CAS)
-     *   count -1  leave(): the thread that entered; the one that makes the word exactly CLOSED destroys
-     *   CLOSED    close(): the first closer (CAS), itself entered for the duration; if others are
-     *             inside it shuts the socket down (the fd stays open until destroy), then it leaves,
-     *             destroying at once when nobody else was inside
-     * The word never goes back: once CLOSED, enter() fails forever, and CLOSED with a zero count
-     * happens exactly once. A negative count is impossible and throws.
-     * enterCall() nested in the poller's read round (see pollerInside) only reads the CLOSED bit: the
-     * round's own count keeps the connection alive until every call inside it has returned.
-     */
-    private static final int CLOSED = 1 << 30;
-    private static final int COUNT = CLOSED - 1;
 
     final int fd;
     final Poller poller;
@@ -71,11 +54,11 @@ public abstract sealed class ConnLifetime implements Connection, PollDesc.Handle
     final ConnConfig config;
     final Sender sender;
 
-    @SuppressWarnings("unused") private volatile int users;
     /**
      * This connection's poller thread while it is inside a read round ({@link ConnReadSide#readReady}, which holds
      * a counted enter for it) or a handler pass queued to the poller ({@link #inRound}), else null. Calls it makes meanwhile, inline handlers included, enter
-     * through {@link #enterCall} for free: they cannot outlive the round's own enter. Written only by
+     * through {@link #enterCall} for free (it only reads the word's CLOSED bit): they cannot outlive
+     * the round's own enter. Written only by
      * the poller thread, so no other thread ever finds its own identity here.
      */
     private Thread pollerInside;
@@ -95,20 +78,7 @@ public abstract sealed class ConnLifetime implements Connection, PollDesc.Handle
         this.sender = new Sender((NetConnection) this);
     }
 
-    // ------------------------------------------------------------------------------ users word
-
-    /** Enters the connection; false once it is closed. */
-    public final boolean enter() {
-        for (;;) {
-            int u = (int) USERS.getVolatile(this);
-            if ((u & CLOSED) != 0) {
-                return false;
-            }
-            if (USERS.compareAndSet(this, u, u + 1)) {
-                return true;
-            }
-        }
-    }
+    // ------------------------------------------------------------------------------ entering
 
     /** {@link #enterCall}: the connection is closed; nothing was entered. */
     public static final int NOT_ENTERED = 0;
@@ -153,23 +123,13 @@ public abstract sealed class ConnLifetime implements Connection, PollDesc.Handle
         }
     }
 
-    /** Leaves after {@link #enter()}; the last one out of a closed connection destroys it. */
-    public final void leave() {
-        int u = (int) USERS.getAndAdd(this, -1) - 1;
-        if (u == CLOSED) {
-            destroy();
-        } else if ((u & COUNT) == COUNT) {
-            throw new IllegalStateException("connection left more often than entered");
-        }
-    }
-
     public final ConnectionClosedException closedError() {
         return new ConnectionClosedException(closeCause());
     }
 
     @Override
     public final boolean isActive() {
-        return ((int) USERS.getVolatile(this) & CLOSED) == 0;
+        return isOpen();
     }
 
     @Override
@@ -191,13 +151,10 @@ public abstract sealed class ConnLifetime implements Connection, PollDesc.Handle
         try {
             // the cause is recorded before CLOSED becomes visible, so whoever sees CLOSED sees it too
             CAUSE.compareAndSet(this, null, cause == null ? NORMAL_CLOSE : cause);
-            int u;
-            do {
-                u = (int) USERS.getVolatile(this);
-                if ((u & CLOSED) != 0) {
-                    return; // another closer won
-                }
-            } while (!USERS.compareAndSet(this, u, u | CLOSED));
+            int others = markClosed();
+            if (others < 0) {
+                return; // another closer won
+            }
             if (cause != null) {
                 LOG.log(System.Logger.Level.DEBUG, () -> "closing fd " + fd + ": " + cause);
             }
@@ -206,7 +163,7 @@ public abstract sealed class ConnLifetime implements Connection, PollDesc.Handle
             if (config.onDisconnect() != null) {
                 runOnExecutor(() -> config.onDisconnect().onDisconnect(this));
             }
-            if ((u & COUNT) > 1) {
+            if (others > 0) {
                 // Others are inside (a handler may stay busy in its own code for long): the fd must
                 // stay open until the last one leaves, but the peer sees the close now. Our own entry
                 // keeps the fd number from being closed and reused under this call.
@@ -222,7 +179,8 @@ public abstract sealed class ConnLifetime implements Connection, PollDesc.Handle
     }
 
     /** Exactly once: nobody is inside and nobody can enter. */
-    private void destroy() {
+    @Override
+    final void destroy() {
         Sockets.close(fd);
         input.close();
         output.close();
