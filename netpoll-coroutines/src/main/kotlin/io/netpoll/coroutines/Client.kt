@@ -104,19 +104,57 @@ public class NetpollClient internal constructor(
     }
 }
 
-/** Options of [netpollClient]; each connection it dials starts with them. */
+/**
+ * Options of [netpollClient]; each connection it dials starts with them (a connection's own
+ * `readTimeout` and the like can be changed later on the [SuspendConnection]). Example:
+ * `netpollClient { pollers = 1; readTimeout = 5.seconds }`.
+ *
+ * **Cancellation**: setting an option never suspends; the client reads them once, when
+ * [netpollClient] makes it.
+ */
 public class NetpollClientBuilder internal constructor() {
-    /** Pollers of a client of its own; `null` (default): the process-wide client pollers. */
+    /**
+     * Pollers of a client of its own; `null` (default): the process-wide client pollers. Example:
+     * `pollers = 1`. **Cancellation**: a client with pollers of its own stops them on `close()`,
+     * which closes its connections too.
+     */
     public var pollers: Int? = null
-    /** Bounds each read wait ([io.netpoll.error.ReadTimeoutException]); `null`: none. */
+
+    /**
+     * Bounds each read wait, counted from its start ([io.netpoll.error.ReadTimeoutException]);
+     * `null`: none. Example: `readTimeout = 5.seconds`. **Cancellation**: the timeout is not a
+     * `CancellationException`: the caller's scope goes on, nothing was consumed, and the connection
+     * stays usable.
+     */
     public var readTimeout: Duration? = null
-    /** Bounds each flush wait ([io.netpoll.error.WriteTimeoutException]); `null`: none. */
+
+    /**
+     * Bounds each flush wait, counted from its start ([io.netpoll.error.WriteTimeoutException]);
+     * `null`: none. Example: `writeTimeout = 5.seconds`. **Cancellation**: the timeout is not a
+     * `CancellationException`; the bytes handed to `flush()` stay queued and are still sent.
+     */
     public var writeTimeout: Duration? = null
-    /** Closes a connection after this long without traffic; `null`: never. */
+
+    /**
+     * Closes a connection after this long without traffic in either direction; `null`: never.
+     * Example: `idleTimeout = 60.seconds`. **Cancellation**: nothing is cancelled; the next call
+     * (or the wait in progress) ends with [io.netpoll.error.ConnectionClosedException], caused by
+     * [io.netpoll.error.IdleTimeoutException].
+     */
     public var idleTimeout: Duration? = null
-    /** Read backpressure: reading pauses while this many bytes wait unread. */
+
+    /**
+     * Read backpressure: reading pauses while this many bytes wait unread. Example:
+     * `maxInputBytes = 1 shl 20`. **Cancellation**: not involved. A read that needs more bytes than
+     * this still completes: while it waits, reading goes on until that many are buffered.
+     */
     public var maxInputBytes: Int = ConnConfig.DEFAULT_MAX_INPUT
-    /** `flush()` returns once at most this many bytes stay queued. */
+
+    /**
+     * `flush()` returns once at most this many bytes stay queued (default 0: all sent). Example:
+     * `writeQueueLimit = 64 * 1024`. **Cancellation**: bytes left queued are sent by the poller
+     * whatever happens to the caller afterwards, until the connection closes.
+     */
     public var writeQueueLimit: Long = 0
 }
 
@@ -128,6 +166,9 @@ public class NetpollClientBuilder internal constructor() {
  *     client.dial("unix", "/run/app.sock").use { conn -> conn.writeAndFlush(ping) }
  * }
  * ```
+ *
+ * **Cancellation**: not a suspending call. The client is not tied to a scope: a client with
+ * `pollers` of its own runs until `close()` (or `use`) stops them and closes its connections.
  */
 public fun netpollClient(block: NetpollClientBuilder.() -> Unit = {}): NetpollClient {
     val b = NetpollClientBuilder().apply(block)
@@ -141,15 +182,23 @@ public fun netpollClient(block: NetpollClientBuilder.() -> Unit = {}): NetpollCl
 }
 
 /**
- * Dials with the process-wide default client; see [NetpollClient.dial] for addresses, errors and
- * cancellation. Example: `dial("tcp", "127.0.0.1:7000").use { it.writeAndFlush(bytes) }`.
+ * Dials with the process-wide default client; see [NetpollClient.dial] for addresses and errors.
+ * Example: `dial("tcp", "127.0.0.1:7000").use { it.writeAndFlush(bytes) }`.
+ *
+ * **Cancellation**: as [NetpollClient.dial]: the half-open socket is closed and no fd is left
+ * behind. **Deadline**: [DialTimeoutException] once [timeout] passed.
  */
 public suspend fun dial(network: String, address: String, timeout: Duration? = null): SuspendConnection =
     NetpollClient.default.dial(network, address, timeout)
 
 /**
  * The dispatcher of this connection's poller: code in `withContext(conn.dispatcher) { ... }` resumes
- * there with no hand-off after each wait (it must then never block the thread).
+ * there with no hand-off after each wait (it must then never block the thread). Example:
+ * `withContext(conn.dispatcher) { while (conn.awaitReadable()) handle(conn) }`.
+ *
+ * **Cancellation**: a coroutine cancelled while it waits resumes on the poller thread (queued there
+ * when the cancel comes from another thread); once the poller has stopped (its client or server
+ * closed), coroutines dispatched to it are dropped.
  */
 public val SuspendConnection.dispatcher: PollerDispatcher get() = pollerDispatcher
 

@@ -15,8 +15,24 @@ import kotlin.coroutines.CoroutineContext
  * poller stuck for over a second is reported by netpoll's stall detector with the blocking stack.
  * Run blocking work with `withContext(Dispatchers.IO) { ... }`, or give the server another
  * `dispatcher`.
+ *
+ * ```kotlin
+ * withContext(conn.dispatcher) {             // the connection's poller: no hand-off per wake-up
+ *     while (conn.awaitReadable()) handle(conn)
+ * }
+ * ```
+ *
+ * **Cancellation**: a coroutine cancelled while it waits resumes on the poller thread, in place
+ * when the cancel comes from that thread, else queued to it. Coroutines dispatched to a poller that
+ * has stopped are dropped with it.
  */
-public class PollerDispatcher private constructor(public val poller: Poller) : CoroutineDispatcher() {
+public class PollerDispatcher private constructor(
+    /**
+     * The poller whose thread this dispatcher runs coroutines on. Example:
+     * `check(conn.dispatcher.poller == conn.connection.poller())`. **Cancellation**: a plain read.
+     */
+    public val poller: Poller,
+) : CoroutineDispatcher() {
     override fun isDispatchNeeded(context: CoroutineContext): Boolean = !poller.inEventLoop()
 
     override fun dispatch(context: CoroutineContext, block: Runnable) {
@@ -28,13 +44,19 @@ public class PollerDispatcher private constructor(public val poller: Poller) : C
 
     override fun toString(): String = "PollerDispatcher(${poller.name()})"
 
+    /**
+     * Where the dispatchers are found: [of]. Example: `PollerDispatcher.of(server.pollers[0])`.
+     * **Cancellation**: nothing here suspends.
+     */
     public companion object {
         private val byPoller = ConcurrentHashMap<Poller, PollerDispatcher>()
 
         /**
          * The dispatcher of [poller] (one per poller, made on first use). Example:
          * `withContext(PollerDispatcher.of(poller)) { ... }` runs the block on that poller's thread.
-         * Coroutines dispatched to a poller that was closed are dropped with it.
+         *
+         * **Cancellation**: not a suspending call. Coroutines dispatched to a poller that was
+         * closed are dropped with it.
          */
         public fun of(poller: Poller): PollerDispatcher = byPoller.computeIfAbsent(poller) { PollerDispatcher(it) }
 

@@ -34,53 +34,134 @@ import java.util.concurrent.TimeUnit
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
 
-/** A connection handler: one coroutine per connection, straight-line code. */
+/**
+ * A connection handler: one coroutine per connection, straight-line code. Example:
+ * `val echo: ConnectionHandler = { conn -> while (conn.awaitReadable()) { ... } }`.
+ *
+ * **Cancellation**: the server cancels it at shutdown (after the grace period) or with its scope;
+ * the connection is closed when it returns, throws or is cancelled.
+ */
 public typealias ConnectionHandler = suspend (SuspendConnection) -> Unit
 
-/** Options of [netpollServer]. */
+/**
+ * Options of [netpollServer], set inside its block:
+ *
+ * ```kotlin
+ * netpollServer {
+ *     listen("tcp", "127.0.0.1:7000")
+ *     pollers = 2
+ *     idleTimeout = 60.seconds
+ *     handle { conn -> echo(conn) }
+ * }
+ * ```
+ *
+ * **Cancellation**: setting an option never suspends. The server reads the options once, when
+ * [netpollServer] starts it; changing the builder later does nothing.
+ */
 public class NetpollServerBuilder internal constructor() {
     internal val listens = mutableListOf<Pair<String, String>>()
     internal var handler: ConnectionHandler? = null
 
-    /** Connection pollers (default: one per available processor); one more thread accepts. */
+    /**
+     * Connection pollers (default: one per available processor); one more thread accepts. Example:
+     * `pollers = 2`. **Cancellation**: each poller is a thread the server owns; shutdown or the
+     * scope's cancellation stops them after the handlers have finished.
+     */
     public var pollers: Int = PollerGroup.defaultSize()
+
+    /**
+     * How accepted connections are spread over the pollers: round robin (default) or random.
+     * Example: `loadBalance = LoadBalance.RANDOM`. **Cancellation**: not involved; it only picks
+     * the poller a new connection's handler runs on.
+     */
     public var loadBalance: LoadBalance = LoadBalance.ROUND_ROBIN
-    /** Bounds each read wait in handlers; `null`: none. */
+
+    /**
+     * Bounds each read wait in handlers, counted from the start of the wait; `null`: none. Example:
+     * `readTimeout = 5.seconds`. **Cancellation**: a wait that times out ends with
+     * [io.netpoll.error.ReadTimeoutException], not a `CancellationException`: the handler is not
+     * cancelled, nothing was consumed, and it may read again. `withTimeout` in a handler cancels
+     * instead (see [SuspendConnection]).
+     */
     public var readTimeout: Duration? = null
-    /** Bounds each flush wait; `null`: none. */
+
+    /**
+     * Bounds each flush wait (a full socket), counted from the start of the wait; `null`: none.
+     * Example: `writeTimeout = 5.seconds`. **Cancellation**: a wait that times out ends with
+     * [io.netpoll.error.WriteTimeoutException], not a `CancellationException`; the bytes handed to
+     * `flush()` stay queued and are still sent.
+     */
     public var writeTimeout: Duration? = null
-    /** Closes connections without traffic for this long; `null`: never. */
+
+    /**
+     * Closes connections without traffic in either direction for this long; `null`: never. Example:
+     * `idleTimeout = 60.seconds`. **Cancellation**: the handler is not cancelled; its next call (or
+     * the wait it is in) ends with [ConnectionClosedException], caused by
+     * [io.netpoll.error.IdleTimeoutException].
+     */
     public var idleTimeout: Duration? = null
-    /** Read backpressure: reading pauses while this many bytes wait unread (default 4 MiB). */
+
+    /**
+     * Read backpressure: reading pauses while this many bytes wait unread (default 4 MiB). Example:
+     * `maxInputBytes = 1 shl 20`. **Cancellation**: not involved. A read that needs more bytes than
+     * this still completes: while it waits, reading goes on until that many are buffered.
+     */
     public var maxInputBytes: Int = ConnConfig.DEFAULT_MAX_INPUT
-    /** `flush()` returns once at most this many bytes stay queued (default 0: all sent). */
+
+    /**
+     * `flush()` returns once at most this many bytes stay queued (default 0: all sent). Example:
+     * `writeQueueLimit = 64 * 1024`. **Cancellation**: bytes left queued are sent by the poller
+     * whatever happens to the handler afterwards, until the connection closes.
+     */
     public var writeQueueLimit: Long = 0
 
     /**
      * Where handlers run. `null` (default): on the poller thread of their connection, resumed in
      * place with no hand-off (fastest; a handler must then never block the thread). Give a
      * dispatcher (e.g. `Dispatchers.Default`) for handlers that compute for long: one hand-off per
-     * wake-up, and they cannot stall other connections.
+     * wake-up, and they cannot stall other connections. Example: `dispatcher = Dispatchers.Default`.
+     *
+     * **Cancellation** works the same on either: a cancelled handler's wait ends at once, from any
+     * thread; on the poller it resumes in place, elsewhere it is dispatched first.
      */
     public var dispatcher: CoroutineDispatcher? = null
 
-    /** A poller busy this long in one go is reported with its stack; `null` disables the check. */
+    /**
+     * A poller busy this long in one go (a handler blocking its thread) is reported with its stack;
+     * `null` disables the check. Example: `stallThreshold = 200.milliseconds`. **Cancellation**: the
+     * check only reports; it cancels nothing (a blocked thread cannot be resumed anyway).
+     */
     public var stallThreshold: Duration? = 1.seconds
 
     /**
      * Called when a handler throws (its connection is then closed); the default logs it. A
      * [ConnectionClosedException] after the peer left, and cancellation at shutdown, are not errors.
+     * Example: `onError = { conn, e -> metrics.failed(conn.remoteAddress, e) }`.
+     *
+     * **Cancellation**: a handler that ends with a `CancellationException` is not reported. The
+     * callback runs on the handler's thread and must not suspend or block.
      */
     public var onError: (SuspendConnection, Throwable) -> Unit = { conn, e ->
         System.getLogger("io.netpoll.coroutines").log(System.Logger.Level.WARNING, "handler failed on $conn", e)
     }
 
-    /** Listens on [address] of [network] (`tcp`, `tcp4`, `tcp6`, `unix`); call once or more. */
+    /**
+     * Listens on [address] of [network] (`tcp`, `tcp4`, `tcp6`, `unix`); call once or more. Example:
+     * `listen("tcp", "127.0.0.1:0"); listen("unix", "/run/app.sock")`. **Cancellation**: never
+     * suspends; the listeners are bound when [netpollServer] starts, and closed at shutdown.
+     */
     public fun listen(network: String, address: String) {
         listens += network to address
     }
 
-    /** The handler, run in its own coroutine for each connection. */
+    /**
+     * The handler, run in its own coroutine for each connection; the connection is closed when it
+     * returns or throws. Example: `handle { conn -> while (conn.awaitReadable()) echo(conn) }`.
+     *
+     * **Cancellation**: the handler is cancelled at shutdown (after the grace period) or with the
+     * server's scope; its suspended call ends with `CancellationException` and its connection is
+     * closed.
+     */
     public fun handle(handler: ConnectionHandler) {
         this.handler = handler
     }
@@ -126,7 +207,18 @@ public fun CoroutineScope.netpollServer(block: NetpollServerBuilder.() -> Unit):
     return server
 }
 
-/** A running server; see [netpollServer]. */
+/**
+ * A running server; see [netpollServer]. Example:
+ *
+ * ```kotlin
+ * val server = netpollServer { listen("tcp", "127.0.0.1:0"); handle { conn -> serve(conn) } }
+ * println("listening on ${server.address}, ${server.connections} connections")
+ * val report = server.shutdown(grace = 2.seconds)
+ * ```
+ *
+ * **Cancellation**: see [netpollServer] and [shutdown]; cancelling the scope the server was
+ * started in shuts it down with a 5 s grace period.
+ */
 public class NetpollServer internal constructor(
     private val scope: CoroutineScope,
     private val options: NetpollServerBuilder,
@@ -148,16 +240,31 @@ public class NetpollServer internal constructor(
     @Volatile private var stopping = false
     private val stopLock = Any()
 
-    /** The first listener's bound address (the real port when listening on port 0). */
+    /**
+     * The first listener's bound address (the real port when listening on port 0). Example:
+     * `val port = (server.address as InetSocketAddress).port`. **Cancellation**: a plain read; it
+     * stays the same after shutdown.
+     */
     public val address: SocketAddress get() = listeners.first().address()
 
-    /** Every listener's bound address. */
+    /**
+     * Every listener's bound address, in the order of the `listen` calls. Example:
+     * `server.addresses.forEach(::println)`. **Cancellation**: a plain read.
+     */
     public val addresses: List<SocketAddress> get() = listeners.map { it.address() }
 
-    /** Connections open now. A closed connection leaves the count once its close callbacks ran, shortly after it closes. */
+    /**
+     * Connections open now. A closed connection leaves the count once its close callbacks ran,
+     * shortly after it closes. Example: `check(server.connections < 10_000)`. **Cancellation**: a
+     * plain read; 0 once shutdown has closed every connection.
+     */
     public val connections: Int get() = live.size
 
-    /** The connection pollers. */
+    /**
+     * The connection pollers, e.g. for [PollerDispatcher.of]. Example:
+     * `withContext(PollerDispatcher.of(server.pollers[0])) { ... }`. **Cancellation**: a plain read;
+     * the pollers stop at shutdown.
+     */
     public val pollers: List<Poller> get() = group.pollers()
 
     internal fun start() {

@@ -63,7 +63,12 @@ import kotlin.time.TimeMark
  * [ConcurrentAccessException]); [close] and the deadline properties are safe from anywhere.
  */
 public class SuspendConnection(
-    /** The underlying connection (shared with the Java API). */
+    /**
+     * The underlying connection, shared with the Java API (close callbacks, blocking streams).
+     * Example: `conn.connection.addCloseCallback { metrics.closed() }`. **Cancellation**: its calls
+     * block instead of suspending and know nothing of coroutines: use this class's own calls in a
+     * coroutine.
+     */
     public val connection: NetConnection,
 ) : AutoCloseable {
     /** The dispatcher of this connection's poller (public as the `dispatcher` extension). */
@@ -96,43 +101,96 @@ public class SuspendConnection(
     /**
      * What is buffered now, zero-copy, never waiting: after `awaitReadable(n)` at least `n` bytes
      * are there. Asking for more than [Reader.len] throws [EofException]. Views stay valid until
-     * [release].
+     * [release]. Example: `if (conn.awaitReadable(4)) { val n = conn.input.peekInt(0) }`.
+     *
+     * **Cancellation**: never suspends; a cancelled wait leaves every buffered byte here.
      */
     public val input: Reader get() = connection.bufferedReader()
 
-    /** Buffers writes (netpoll's Writer); [flush] sends them. Writes after close are dropped. */
+    /**
+     * Buffers writes (netpoll's Writer); [flush] sends them. Writes after close are dropped. Example:
+     * `conn.output.writeString("PONG\r\n"); conn.flush()`.
+     *
+     * **Cancellation**: never suspends; what was written stays buffered until the next [flush].
+     */
     public val output: Writer get() = connection.writer()
 
-    /** True until the connection is closed. */
+    /**
+     * True until the connection is closed (by either side, an error, a timeout or shutdown).
+     * Example: `while (conn.isActive) { ... }`. **Cancellation**: a plain read; cancelling a call
+     * does not close the connection.
+     */
     public val isActive: Boolean get() = connection.isActive
 
+    /**
+     * This side's address (`null` if the socket is gone). Example: `log("on ${conn.localAddress}")`.
+     * **Cancellation**: a plain read.
+     */
     public val localAddress: SocketAddress? get() = connection.localAddress()
 
+    /**
+     * The peer's address (`null` if the socket is gone). Example: `log("from ${conn.remoteAddress}")`.
+     * **Cancellation**: a plain read.
+     */
     public val remoteAddress: SocketAddress? get() = connection.remoteAddress()
 
-    /** Bounds each read wait; `null` or zero: none. */
+    /**
+     * Bounds each read wait, counted from its start; `null` or zero: none. A new value applies to
+     * the waits that start after it; the one in progress keeps its bound. Example:
+     * `conn.readTimeout = 5.seconds`.
+     *
+     * **Cancellation**: when it passes, the wait throws [ReadTimeoutException], not a
+     * `CancellationException` (see **Deadlines** above).
+     */
     public var readTimeout: Duration?
         get() = connection.readTimeoutNanos().takeIf { it > 0 }?.nanoseconds
         set(value) = connection.setReadTimeout(value?.toJavaDuration())
 
-    /** Bounds each flush wait; `null` or zero: none. */
+    /**
+     * Bounds each flush wait, counted from its start; `null` or zero: none. A new value applies to
+     * the waits that start after it. Example: `conn.writeTimeout = 5.seconds`.
+     *
+     * **Cancellation**: when it passes, the flush throws [WriteTimeoutException], not a
+     * `CancellationException`; the bytes stay queued and are still sent.
+     */
     public var writeTimeout: Duration?
         get() = connection.writeTimeoutNanos().takeIf { it > 0 }?.nanoseconds
         set(value) = connection.setWriteTimeout(value?.toJavaDuration())
 
-    /** Closes the connection after this long without traffic; `null` or zero: never. */
+    /**
+     * Closes the connection after this long without traffic in either direction; `null` or zero:
+     * never. Counted from this setting or the last traffic after it. Example:
+     * `conn.idleTimeout = 60.seconds`.
+     *
+     * **Cancellation**: nothing is cancelled; the call in progress (or the next) ends with
+     * [io.netpoll.error.ConnectionClosedException], caused by [io.netpoll.error.IdleTimeoutException].
+     */
     public var idleTimeout: Duration?
         get() = connection.idleTimeoutNanos().takeIf { it > 0 }?.nanoseconds
         set(value) = connection.setIdleTimeout(value?.toJavaDuration())
 
-    /** An absolute deadline for every read wait (e.g. `TimeSource.Monotonic.markNow() + 2.seconds`); `null`: none. */
+    /**
+     * An absolute deadline for every read wait, Go style; `null`: none. It applies to a wait in
+     * progress too: moving it re-arms that wait, and a past deadline fails it at once. Example:
+     * `conn.readDeadline = TimeSource.Monotonic.markNow() + 2.seconds`.
+     *
+     * **Cancellation**: when it passes, waits throw [ReadTimeoutException] (nothing consumed, the
+     * connection usable) until it is moved or cleared; not a `CancellationException`.
+     */
     public var readDeadline: TimeMark? = null
         set(value) {
             field = value
             connection.setReadDeadlineNanos(value.toNanoTime())
         }
 
-    /** An absolute deadline for every flush wait; `null`: none. */
+    /**
+     * An absolute deadline for every flush wait, Go style; `null`: none. It applies to a wait in
+     * progress too: moving it wakes that wait, which re-arms for the new one. Example:
+     * `conn.writeDeadline = TimeSource.Monotonic.markNow() + 2.seconds`.
+     *
+     * **Cancellation**: when it passes, flushes throw [WriteTimeoutException] (the bytes stay queued
+     * and are still sent) until it is moved or cleared; not a `CancellationException`.
+     */
     public var writeDeadline: TimeMark? = null
         set(value) {
             field = value
@@ -442,6 +500,9 @@ public class SuspendConnection(
      * Frees the memory of everything consumed; views returned earlier by [next], [peek] and [input]
      * become invalid. Never suspends. Example: `val v = conn.next(n); use(v); conn.release()`.
      * On a closed connection it does nothing.
+     *
+     * **Cancellation**: not a suspending call. Call it in a `finally` if a cancelled handler holds
+     * views; closing the connection frees everything anyway.
      */
     public fun release() {
         connection.bufferedReader().release()
@@ -530,8 +591,10 @@ public class SuspendConnection(
     }
 
     /**
-     * Writes [bytes] (copied) and [flush]es; suspends, and ends on cancellation, deadline and close,
-     * as [flush]. Example: `conn.writeAndFlush("PING\r\n".toByteArray())`.
+     * Writes [bytes] (copied) and [flush]es. Example: `conn.writeAndFlush("PING\r\n".toByteArray())`.
+     *
+     * **Cancellation**, **Deadline** and **Close**: as [flush]. A cancelled call has handed the
+     * bytes over already: they stay queued and are still sent, once and in order.
      */
     public suspend fun writeAndFlush(bytes: ByteArray) {
         output.writeBinary(bytes)
