@@ -2,12 +2,11 @@ package io.netpoll;
 
 import io.netpoll.buffer.LinkBuffer;
 import io.netpoll.conn.NetConnection;
+import io.netpoll.conn.PassWord;
 import io.netpoll.error.ConnectionClosedException;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,8 +34,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * lock). The drainer takes consecutive slots until it meets one whose producer has not stored its
  * message yet, appends them all to the connection's writer, flushes once, and stops; that producer's
  * own trigger starts the next round, so the drainer never waits and nothing is stranded (the same
- * IDLE / RUNNING / AGAIN rule as {@code onRequest}). {@link #add} blocks while {@code capacity}
- * messages are queued (backpressure).
+ * IDLE / RUNNING / AGAIN rule as {@code onRequest}: a {@link PassWord}). {@link #add} blocks while
+ * {@code capacity} messages are queued (backpressure).
  *
  * <p>Errors: {@code add} after {@link #close} or on a closed connection throws
  * {@link ConnectionClosedException} (the message is closed, not sent). A failed flush closes the
@@ -44,21 +43,6 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  */
 public final class ShardQueue implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.netpoll");
-    private static final VarHandle STATE;
-
-    static {
-        try {
-            STATE = MethodHandles.lookup().findVarHandle(ShardQueue.class, "state", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    /* state: IDLE → RUNNING (a trigger's CAS; it dispatches the drainer) → IDLE (the drainer, CAS);
-     * RUNNING → AGAIN (a trigger during a round); AGAIN → RUNNING (the drainer, before its next round). */
-    private static final int IDLE = 0;
-    private static final int RUNNING = 1;
-    private static final int AGAIN = 2;
 
     private final Connection conn;
     private final Executor executor;
@@ -68,7 +52,8 @@ public final class ShardQueue implements AutoCloseable {
     private final Semaphore room;
     /** Next sequence to drain; drainer only. */
     private long head;
-    @SuppressWarnings("unused") private volatile int state;
+    /** One drainer at a time, and no add left unseen: an add claims it, the drainer is its pass. */
+    private final PassWord drains = new PassWord();
     private volatile boolean closed;
 
     /** A queue of at most {@code capacity} pending messages in front of {@code conn}. */
@@ -107,27 +92,15 @@ public final class ShardQueue implements AutoCloseable {
     }
 
     private void trigger() {
-        for (;;) {
-            int s = (int) STATE.getVolatile(this);
-            if (s == IDLE) {
-                if (STATE.compareAndSet(this, IDLE, RUNNING)) {
-                    executor.execute(this::drain);
-                    return;
-                }
-            } else if (s == RUNNING) {
-                if (STATE.compareAndSet(this, RUNNING, AGAIN)) {
-                    return;
-                }
-            } else {
-                return;
-            }
+        if (drains.claim()) {
+            executor.execute(this::drain);
         }
     }
 
     private void drain() {
         try {
             for (;;) {
-                STATE.setVolatile(this, RUNNING);
+                drains.beginRound();
                 int taken = 0;
                 for (;;) {
                     int i = (int) (head % capacity);
@@ -147,14 +120,14 @@ public final class ShardQueue implements AutoCloseable {
                 if (taken > 0 && conn.isActive()) {
                     conn.writer().flush();
                 }
-                if (STATE.compareAndSet(this, RUNNING, IDLE)) {
+                if (drains.endPass()) {
                     return;
                 }
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "ShardQueue flush failed; closing the connection", e);
             conn.close();
-            STATE.setVolatile(this, IDLE);
+            drains.abandon();
             discard();
         }
     }

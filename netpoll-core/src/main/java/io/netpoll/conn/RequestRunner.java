@@ -4,9 +4,6 @@ import io.netpoll.OnConnect;
 import io.netpoll.OnRequest;
 import io.netpoll.error.LimitExceededException;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-
 /**
  * netpoll's processing rule for callback connections: {@code onConnect} once, then {@code onRequest}
  * while unread input remains, never two runs at once on one connection, and re-checked after each
@@ -19,6 +16,7 @@ import java.lang.invoke.VarHandle;
  *                  trigger (CAS)    ▼  │ runner starts its next pass
  *                                  AGAIN
  * </pre>
+ * The state is a {@link PassWord} (this class extends it: one object per connection).
  * {@link #trigger} runs on the poller (new input, EOF) or on the thread that sets a handler; the
  * pass itself runs on the handler executor (or inline on the poller thread). The winner of
  * IDLE→RUNNING dispatches exactly one pass; a trigger during a pass only marks AGAIN, which the pass
@@ -28,21 +26,8 @@ import java.lang.invoke.VarHandle;
  * for a message larger than the cap; since reading pauses there, that input would never come, so the
  * connection is closed with {@link LimitExceededException} instead of hanging.
  */
-final class RequestRunner {
+final class RequestRunner extends PassWord {
     private static final System.Logger LOG = System.getLogger("io.netpoll.conn");
-    private static final VarHandle STATE;
-
-    static {
-        try {
-            STATE = MethodHandles.lookup().findVarHandle(RequestRunner.class, "state", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    private static final int IDLE = 0;
-    private static final int RUNNING = 1;
-    private static final int AGAIN = 2;
 
     private final NetConnection conn;
     /** A pass on the handler executor. */
@@ -51,12 +36,9 @@ final class RequestRunner {
     private final Runnable passInRound;
     /** The first pass of an inline connection, queued to the poller by {@link #start}. */
     private final Runnable startInRound;
-    @SuppressWarnings("unused") private volatile int state;
     private volatile OnRequest handler;
     /** Cleared by the first pass, which runs it. */
     private volatile OnConnect onConnect;
-    /** Set by the poller at EOF: close once no pass is running ({@link #closeWhenDrained()}). */
-    private volatile boolean closeWhenDrained;
 
     RequestRunner(NetConnection conn, OnConnect onConnect, OnRequest handler) {
         this.conn = conn;
@@ -111,33 +93,15 @@ final class RequestRunner {
         }
     }
 
-    /** IDLE → RUNNING: true, the caller runs the pass. RUNNING → AGAIN (the running pass loops once more) or AGAIN: false. */
-    private boolean claim() {
-        for (;;) {
-            int s = (int) STATE.getVolatile(this);
-            if (s == IDLE) {
-                if (STATE.compareAndSet(this, IDLE, RUNNING)) {
-                    return true;
-                }
-            } else if (s == RUNNING) {
-                if (STATE.compareAndSet(this, RUNNING, AGAIN)) {
-                    return false;
-                }
-            } else {
-                return false;
-            }
-        }
-    }
-
     /**
      * EOF: close once no pass is running (the poller's own pass over the last input has run by now
-     * when handlers are inline). The flag, then the state: a pass going idle meanwhile sees the flag
-     * after its CAS to IDLE, so one of the two closes (both may: closing is idempotent). Kept out of
-     * the pass's loop, so that a connection's end leaves the compiled request path alone.
+     * when handlers are inline), by {@link #requestFinish}: the flag, then the state; a pass going
+     * idle meanwhile sees the flag after its CAS to IDLE, so one of the two closes (both may: closing
+     * is idempotent). Kept out of the pass's loop, so that a connection's end leaves the compiled
+     * request path alone.
      */
     void closeWhenDrained() {
-        closeWhenDrained = true;
-        if (!busy()) {
+        if (requestFinish()) {
             conn.sender.closeWhenSent();
         }
     }
@@ -160,7 +124,7 @@ final class RequestRunner {
         try {
             conn.config.executor().execute(passTask);
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            STATE.setVolatile(this, IDLE);
+            abandon();
             conn.closeWith(e);
         }
     }
@@ -168,16 +132,12 @@ final class RequestRunner {
     private void pass() {
         int entered = conn.enterCall(); // free when inline in the poller's read round
         if (entered == NetConnection.NOT_ENTERED) {
-            STATE.setVolatile(this, IDLE);
+            abandon();
             return;
         }
         try {
             for (;;) {
-                // RUNNING already unless a trigger marked AGAIN; only then is a write needed (a trigger
-                // racing with it finds RUNNING and marks AGAIN again, which loops once more)
-                if ((int) STATE.getVolatile(this) != RUNNING) {
-                    STATE.setVolatile(this, RUNNING);
-                }
+                beginRound();
                 OnConnect c = onConnect;
                 if (c != null) {
                     onConnect = null;
@@ -204,8 +164,8 @@ final class RequestRunner {
                         }
                     }
                 }
-                if (STATE.compareAndSet(this, RUNNING, IDLE)) {
-                    if (closeWhenDrained) {
+                if (endPass()) {
+                    if (finishRequested()) {
                         // the peer sent everything and the handler took what it could: finish the send, close
                         conn.sender.closeWhenSent();
                     }
@@ -214,15 +174,10 @@ final class RequestRunner {
             }
         } catch (Throwable e) {
             LOG.log(System.Logger.Level.WARNING, "handler failed on " + conn + "; closing it", e);
-            STATE.setVolatile(this, IDLE);
+            abandon();
             conn.closeWith(e);
         } finally {
             conn.leaveCall(entered);
         }
-    }
-
-    /** True while a pass is running or scheduled. */
-    boolean busy() {
-        return (int) STATE.getVolatile(this) != IDLE;
     }
 }
