@@ -76,6 +76,7 @@ public final class EventLoop {
         this.onPrepare = b.onPrepare;
     }
 
+    /** A builder for an event loop; {@link Builder#onRequest} is required (see the example above). */
     public static Builder builder() {
         return new Builder();
     }
@@ -271,21 +272,25 @@ public final class EventLoop {
         private Builder() {
         }
 
+        /** The handler, run while a connection has unread input (required); see {@link OnRequest} for the rule. */
         public Builder onRequest(OnRequest h) {
             this.onRequest = h;
             return this;
         }
 
+        /** Runs first for each new connection, on the accepting thread: set timeouts, attach state. */
         public Builder onPrepare(OnPrepare h) {
             this.onPrepare = h;
             return this;
         }
 
+        /** Runs once for each connection before its first {@link OnRequest}; it may write a greeting. */
         public Builder onConnect(OnConnect h) {
             this.onConnect = h;
             return this;
         }
 
+        /** Runs once when a connection closes, by either side; see {@link OnDisconnect}. */
         public Builder onDisconnect(OnDisconnect h) {
             this.onDisconnect = h;
             return this;
@@ -318,6 +323,7 @@ public final class EventLoop {
             return this;
         }
 
+        /** How accepted connections are spread over the pollers (default round robin). */
         public Builder loadBalance(LoadBalance lb) {
             this.balance = java.util.Objects.requireNonNull(lb);
             return this;
@@ -347,6 +353,7 @@ public final class EventLoop {
             return this;
         }
 
+        /** Where the connections' buffers take memory from (default {@link BufferPool#defaultPool()}). */
         public Builder bufferPool(BufferPool p) {
             this.pool = java.util.Objects.requireNonNull(p);
             return this;
@@ -362,6 +369,10 @@ public final class EventLoop {
             return d.toNanos();
         }
 
+        /**
+         * The event loop, not serving yet ({@link EventLoop#serve} starts it). Throws
+         * {@link IllegalArgumentException} without {@link #onRequest}.
+         */
         public EventLoop build() {
             if (onRequest == null) {
                 throw new IllegalArgumentException("onRequest is required");

@@ -79,10 +79,12 @@ public final class Listener implements AutoCloseable {
         return address instanceof InetSocketAddress i ? i.getPort() : -1;
     }
 
+    /** The network it listens on, as given to {@link #create}: {@code tcp}, {@code tcp4}, {@code tcp6} or {@code unix}. */
     public String network() {
         return network;
     }
 
+    /** True for a unix domain socket. */
     public boolean isUnix() {
         return address instanceof UnixDomainSocketAddress;
     }
@@ -120,6 +122,7 @@ public final class Listener implements AutoCloseable {
         }
     }
 
+    /** True once {@link #close} ran (directly, or by the shutdown of the event loop serving it). */
     public boolean isClosed() {
         return closed;
     }

@@ -82,6 +82,7 @@ public final class BufferPool {
         return DEFAULT;
     }
 
+    /** The most free memory the shared stacks keep, as given to the constructor. */
     public long maxPooledBytes() {
         return maxPooledBytes;
     }
