@@ -123,13 +123,15 @@ public class SuspendConnection(
     public val isActive: Boolean get() = connection.isActive
 
     /**
-     * This side's address (`null` if the socket is gone). Example: `log("on ${conn.localAddress}")`.
+     * This side's address, looked up on first use (`null` if the connection closed before that).
+     * Example: `log("on ${conn.localAddress}")`.
      * **Cancellation**: a plain read.
      */
     public val localAddress: SocketAddress? get() = connection.localAddress()
 
     /**
-     * The peer's address (`null` if the socket is gone). Example: `log("from ${conn.remoteAddress}")`.
+     * The peer's address, looked up on first use (`null` if the connection closed before that).
+     * Example: `log("from ${conn.remoteAddress}")`.
      * **Cancellation**: a plain read.
      */
     public val remoteAddress: SocketAddress? get() = connection.remoteAddress()
