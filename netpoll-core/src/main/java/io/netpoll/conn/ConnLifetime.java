@@ -128,11 +128,6 @@ public abstract sealed class ConnLifetime extends UsersWord implements Connectio
     }
 
     @Override
-    public final boolean isActive() {
-        return isOpen();
-    }
-
-    @Override
     public final Throwable closeCause() {
         Throwable c = closeCause;
         return c == NORMAL_CLOSE ? null : c;

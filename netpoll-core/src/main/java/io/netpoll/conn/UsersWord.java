@@ -65,8 +65,11 @@ public abstract class UsersWord {
         }
     }
 
-    /** Open: not closed yet (it may be by the time the caller acts on the answer). */
-    public final boolean isOpen() {
+    /**
+     * Not closed yet (it may be by the time the caller acts on the answer). For a connection, this is
+     * {@link io.netpoll.Connection#isActive()}.
+     */
+    public final boolean isActive() {
         return ((int) USERS.getVolatile(this) & CLOSED) == 0;
     }
 

@@ -78,15 +78,15 @@ class UsersWordOps {
     }
 
     @Operation
-    fun isOpen(): Boolean = word.isOpen
+    fun isOpen(): Boolean = word.isActive
 
     @Validate
     fun destroyedOnceAfterTheLastCall() {
         check(!destroyedUnderCall) { "destroyed while a call was inside" }
         check(inside.get() == 0) { "${inside.get()} calls still inside" }
-        val expected = if (word.isOpen) 0 else 1
+        val expected = if (word.isActive) 0 else 1
         check(destroyed.get() == expected) {
-            "destroyed ${destroyed.get()} times, open=${word.isOpen}"
+            "destroyed ${destroyed.get()} times, open=${word.isActive}"
         }
     }
 }
