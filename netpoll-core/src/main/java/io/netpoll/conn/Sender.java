@@ -5,7 +5,6 @@ import io.netpoll.error.WriteTimeoutException;
 import io.netpoll.poll.Poller;
 import io.netpoll.poll.ThreadWaiter;
 import io.netpoll.poll.WaitWord;
-import io.netpoll.poll.Waiter;
 import io.netpoll.sys.Errno;
 import io.netpoll.sys.LibC;
 import io.netpoll.sys.NativeBuffer;
@@ -13,149 +12,59 @@ import io.netpoll.sys.Sys;
 import io.netpoll.timer.Timeout;
 
 import java.io.IOException;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 
 /**
- * Moves a connection's output to the socket: on the flushing thread while the socket takes it, and
- * on the poller once the socket is full (netpoll's rule: the caller writes; only what does not fit
- * is finished by the poller).
+ * Moves a connection's output to the socket, by the protocol of {@link SendWord}: on the flushing
+ * thread while the socket takes it, and on the poller once the socket is full. This class supplies
+ * the socket (write(2) / writev(2) from the output buffer), the connection, and the waiting for room.
  *
- * <pre>
- * state  IDLE ──flush (CAS)──▶ CALLER ──all written──▶ IDLE
- *         ▲                      │ socket full: park the poller's send task in pd.wg
- *         │                      ▼
- *         └──all written ──── POLLER ◀── (re-taken by CAS when bytes were published meanwhile)
- * </pre>
- * <ul>
- *   <li>IDLE→CALLER: a flushing thread (CAS). A flush that finds CALLER is a second concurrent flush:
- *       {@link ConcurrentAccessException}.</li>
- *   <li>CALLER→POLLER: that thread, when writev stops short; it then parks {@link PollerSend} in
- *       {@code pd.wg} with Go's prepare/commit (readiness latched meanwhile means: keep writing, POLLER→CALLER).</li>
- *   <li>POLLER→IDLE: the poller's send task, when everything is written; it then re-reads the queue and
- *       takes any bytes a flush published meanwhile (IDLE→POLLER by CAS), so nothing is stranded.</li>
- * </ul>
- * A flush that finds POLLER leaves its bytes to the poller and returns once at most the write-queue
- * limit is still queued; until then a thread waits in {@link #room} (woken by the send task's
- * progress, the write deadline, or close). On a poller thread it never waits: the connection stops
- * reading instead, until the queue drains.
+ * <p>A flush that finds the poller sending leaves its bytes to it and returns once at most the
+ * write-queue limit is still queued; until then a thread waits in {@link #room} (woken by the send
+ * task's progress, the write deadline, or close). On a poller thread it never waits: the connection
+ * stops reading instead, until the queue drains.
  */
-public final class Sender {
-    private static final VarHandle STATE;
-
-    static {
-        try {
-            STATE = MethodHandles.lookup().findVarHandle(Sender.class, "state", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    static final int IDLE = 0;
-    static final int CALLER = 1;
-    static final int POLLER = 2;
-
-    private static final int DONE = 0;
-    private static final int FULL = 1;
+public final class Sender extends SendWord {
     private static final int APP_IOVS = 64;
     private static final ThreadLocal<NativeBuffer> APP_IOV = ThreadLocal.withInitial(() -> new NativeBuffer(APP_IOVS * 16));
 
     private final NetConnection conn;
     private final LibC libc = Sys.libc();
-    private final PollerSend task = new PollerSend();
     /** Where flushing threads wait for the queue to shrink: READY means "progress or done". */
     public final WaitWord room = new WaitWord();
-    @SuppressWarnings("unused") private volatile int state;
-    private volatile boolean closeWhenSent;
 
     Sender(NetConnection conn) {
         this.conn = conn;
     }
 
-    /**
-     * Publishes the output and sends what the socket takes. Call inside
-     * {@link NetConnection#enter()}. Returns {@code true} when the flush is complete (at most the
-     * write-queue limit is still queued for the poller), {@code false} when the caller must wait for
-     * {@link #room} (see {@link #mustWait()}) and call again. Never waits itself. Write errors close
-     * the connection and are thrown.
-     */
-    public boolean send(boolean canWait) throws IOException {
-        conn.output.seal();
-        for (;;) {
-            int s = (int) STATE.getVolatile(this);
-            if (s == IDLE) {
-                if (STATE.compareAndSet(this, IDLE, CALLER) && writeAsCaller()) {
-                    return true;
-                }
-                continue;
-            }
-            if (s == CALLER) {
-                throw new ConcurrentAccessException();
-            }
-            if (conn.output.len() <= conn.config.writeQueueLimit()) {
-                return true;
-            }
-            if (!canWait) {
-                conn.pause(NetConnection.PAUSE_OUTPUT_FULL);
-                return true;
-            }
-            return false;
-        }
-    }
-
     /** True while the poller owns a queue longer than the limit: a flushing thread must wait. */
     public boolean mustWait() {
-        return (int) STATE.getVolatile(this) == POLLER && conn.output.len() > conn.config.writeQueueLimit();
+        return ownedByPoller() && !withinLimit();
     }
 
-    /** CALLER: writes; true when everything went out, false when the poller took over the rest. */
-    private boolean writeAsCaller() throws IOException {
-        Poller here = Poller.current();
-        NativeBuffer iov = here != null ? here.iovScratch() : APP_IOV.get();
-        for (;;) {
-            int r;
-            try {
-                r = writeOut(iov);
-            } catch (IOException e) {
-                STATE.setVolatile(this, IDLE);
-                throw e;
-            }
-            if (r == DONE) {
-                STATE.setVolatile(this, IDLE);
-                if (closeWhenSent) {
-                    conn.close();
-                }
-                return true;
-            }
-            if (handOff()) {
-                return false;
-            }
-        }
+    @Override
+    void publish() {
+        conn.output.seal();
     }
 
-    /** CALLER: park the poller's send task; false if the socket became writable again (keep going). */
-    private boolean handOff() {
-        if (!conn.enter()) {
-            STATE.setVolatile(this, IDLE); // closed: the queue dies with the connection
-            return true;
-        }
-        WaitWord wg = conn.pd.wg;
-        if (wg.prepare()) {
-            conn.leave();
-            return false;
-        }
-        STATE.setVolatile(this, POLLER);
-        if (wg.commit(task)) {
-            return true; // the task keeps the entry until it is done
-        }
-        wg.finish();
-        STATE.setVolatile(this, CALLER);
-        conn.leave();
-        return false;
+    @Override
+    boolean withinLimit() {
+        return conn.output.len() <= conn.config.writeQueueLimit();
     }
 
-    /** Writes until the queue is empty (DONE) or the socket is full (FULL). */
-    private int writeOut(NativeBuffer iov) throws IOException {
+    @Override
+    void pauseReading() {
+        conn.pause(NetConnection.PAUSE_OUTPUT_FULL);
+    }
+
+    @Override
+    int writeOut(boolean onPoller) throws IOException {
+        NativeBuffer iov;
+        if (onPoller) {
+            iov = conn.poller.iovScratch();
+        } else {
+            Poller here = Poller.current();
+            iov = here != null ? here.iovScratch() : APP_IOV.get();
+        }
         int maxIov = iov.size() / 16;
         for (;;) {
             int count = conn.output.fillIov(iov.buffer(), maxIov, Long.MAX_VALUE);
@@ -186,74 +95,64 @@ public final class Sender {
         }
     }
 
-    /**
-     * The poller's send task, parked in {@code pd.wg} while the socket is full; woken by EPOLLOUT on
-     * the poller thread, or by close on any thread.
-     */
-    private final class PollerSend implements Waiter {
-        @Override
-        public void wake() {
-            if (conn.pd.isClosing()) {
-                conn.pd.wg.finish();
-                STATE.setVolatile(Sender.this, IDLE);
-                conn.leave();
-            } else if (conn.poller.inEventLoop()) {
-                run();
-            } else {
-                conn.poller.execute(this::run);
-            }
-        }
+    @Override
+    long queued() {
+        return conn.output.len();
+    }
 
-        private void run() {
-            WaitWord wg = conn.pd.wg;
-            wg.finish();
-            boolean parked = false;
-            try {
-                for (;;) {
-                    if (!conn.isActive()) {
-                        STATE.setVolatile(Sender.this, IDLE);
-                        return;
-                    }
-                    int r = writeOut(conn.poller.iovScratch());
-                    if (r == DONE) {
-                        STATE.setVolatile(Sender.this, IDLE);
-                        if (conn.output.len() > 0 && STATE.compareAndSet(Sender.this, IDLE, POLLER)) {
-                            continue; // a flush published bytes while we owned the send
-                        }
-                        progress();
-                        if (closeWhenSent) {
-                            conn.close();
-                        }
-                        return;
-                    }
-                    if (conn.output.len() <= conn.config.writeQueueLimit()) {
-                        progress();
-                    }
-                    if (wg.prepare()) {
-                        continue;
-                    }
-                    if (wg.commit(this)) {
-                        parked = true;
-                        return;
-                    }
-                    wg.finish();
-                }
-            } catch (IOException e) {
-                STATE.setVolatile(Sender.this, IDLE);
-                room.unblockAndWake(false);
-            } finally {
-                if (!parked) {
-                    conn.leave();
-                }
-            }
-        }
+    @Override
+    WaitWord wg() {
+        return conn.pd.wg;
+    }
 
-        private void progress() {
+    @Override
+    boolean hold() {
+        return conn.enter();
+    }
+
+    @Override
+    void unhold() {
+        conn.leave();
+    }
+
+    @Override
+    boolean active() {
+        return conn.isActive();
+    }
+
+    @Override
+    boolean closing() {
+        return conn.pd.isClosing();
+    }
+
+    @Override
+    boolean onPollerThread() {
+        return conn.poller.inEventLoop();
+    }
+
+    @Override
+    void runOnPoller(Runnable task) {
+        conn.poller.execute(task);
+    }
+
+    @Override
+    void progressed(boolean done) {
+        if (done || withinLimit()) {
             room.unblockAndWake(true);
             if ((conn.pauseBits & NetConnection.PAUSE_OUTPUT_FULL) != 0) {
                 conn.resume(NetConnection.PAUSE_OUTPUT_FULL);
             }
         }
+    }
+
+    @Override
+    void sendFailed() {
+        room.unblockAndWake(false);
+    }
+
+    @Override
+    void closeNow() {
+        conn.close();
     }
 
     /**
@@ -333,16 +232,8 @@ public final class Sender {
         room.unblockAndWake(false);
     }
 
-    /** Close the connection once the queue is empty (at once if it is). */
-    void closeWhenSent() {
-        closeWhenSent = true;
-        if ((int) STATE.getVolatile(this) == IDLE && conn.output.len() == 0) {
-            conn.close();
-        }
-    }
-
     /** True when nothing is queued or being sent. */
     public boolean idle() {
-        return (int) STATE.getVolatile(this) == IDLE && conn.queuedOutput() == 0;
+        return sendIdle() && conn.queuedOutput() == 0;
     }
 }

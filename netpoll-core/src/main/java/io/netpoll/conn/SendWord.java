@@ -1,0 +1,281 @@
+package io.netpoll.conn;
+
+import io.netpoll.error.ConcurrentAccessException;
+import io.netpoll.poll.WaitWord;
+import io.netpoll.poll.Waiter;
+
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * Who moves a connection's output to the socket, as one state word: the flushing thread while the
+ * socket takes it, the poller once the socket is full (netpoll's rule: the caller writes; only what
+ * does not fit is finished by the poller).
+ *
+ * <pre>
+ * state  IDLE ──flush (CAS)──▶ CALLER ──all written──▶ IDLE
+ *         ▲                      │ socket full: park the poller's send task in wg
+ *         │                      ▼
+ *         └──all written ──── POLLER ◀── (re-taken by CAS when bytes were published meanwhile)
+ * </pre>
+ *
+ * <p>The root of {@link Sender}, which supplies the socket, the queue and the connection through the
+ * abstract methods; its own class so that the protocol can be model-checked without a socket (the
+ * Lincheck test in {@code io.netpoll.conn} subclasses it with a model socket). Nothing outside this
+ * package can extend it.
+ */
+public abstract class SendWord {
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(SendWord.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /*
+     * state:
+     *   IDLE → CALLER     send(): a flushing thread (CAS); a flush that finds CALLER is a
+     *                     second concurrent flush and throws ConcurrentAccessException
+     *   CALLER → IDLE     that thread, when the queue is empty, when a write fails, or when the
+     *                     connection closed before it could hand off
+     *   CALLER → POLLER   that thread, when the socket is full: then it parks the send task in wg
+     *                     with Go's prepare/commit
+     *   POLLER → CALLER   that thread again, when the commit failed (readiness came meanwhile): it
+     *                     keeps writing
+     *   POLLER → IDLE     the send task, when the queue is empty, a write failed or the connection
+     *                     is closing
+     *   IDLE → POLLER     the send task right after, by CAS, when a flush published bytes meanwhile
+     * A flush that finds POLLER leaves its bytes to the send task. Any other value is impossible and
+     * throws.
+     * closeWhenSent: false → true once, by closeWhenSent(), which then looks at the state; whoever
+     * moves the word to IDLE with the queue empty looks at the flag after the move, so at least one
+     * of the two closes (both may: closing is idempotent).
+     */
+    static final int IDLE = 0;
+    static final int CALLER = 1;
+    static final int POLLER = 2;
+
+    /** {@link #writeOut}: the queue is empty. */
+    static final int DONE = 0;
+    /** {@link #writeOut}: the socket is full and bytes are still queued. */
+    static final int FULL = 1;
+
+    private final PollerSend task = new PollerSend();
+    @SuppressWarnings("unused") private volatile int state;
+    private volatile boolean closeWhenSent;
+
+    SendWord() {
+    }
+
+    /** Makes the bytes written since the last flush part of the queue. */
+    abstract void publish();
+
+    /** At most the write-queue limit is queued. */
+    abstract boolean withinLimit();
+
+    /** A flush on the poller thread over the limit: stop reading until the queue drains. */
+    abstract void pauseReading();
+
+    /** Writes queued bytes until the queue is empty ({@link #DONE}) or the socket is full ({@link #FULL}). */
+    abstract int writeOut(boolean onPoller) throws IOException;
+
+    /** Bytes queued and not yet written. */
+    abstract long queued();
+
+    /** The word the send task parks in while the socket is full (the poll descriptor's {@code wg}). */
+    abstract WaitWord wg();
+
+    /** Keeps the connection from being destroyed while the send task is parked; false once closed. */
+    abstract boolean hold();
+
+    /** Ends a {@link #hold()}. */
+    abstract void unhold();
+
+    /** The connection is not closed. */
+    abstract boolean active();
+
+    /** The poll descriptor is closing: a wake-up of the send task is the close's, not the socket's. */
+    abstract boolean closing();
+
+    /** True on the thread that must run the send task (the connection's poller). */
+    abstract boolean onPollerThread();
+
+    /** Runs {@code task} on the connection's poller thread. */
+    abstract void runOnPoller(Runnable task);
+
+    /**
+     * The send task wrote bytes: wake flushes waiting for room, always when the queue is empty
+     * ({@code done}), otherwise if it is short enough.
+     */
+    abstract void progressed(boolean done);
+
+    /** The send task's write failed (the connection is closed by now): wake flushes waiting for room. */
+    abstract void sendFailed();
+
+    /** Closes the connection (after {@link #closeWhenSent()}, once everything is written). */
+    abstract void closeNow();
+
+    /**
+     * Publishes the output and sends what the socket takes. Call inside
+     * {@link NetConnection#enter()}. Returns {@code true} when the flush is complete (this thread
+     * wrote everything, or at most the write-queue limit is still queued for the send task, or
+     * {@code canWait} is false and the connection stops reading until the queue drains), {@code false}
+     * when the caller must wait for room and call again. Never waits itself. Write errors close the
+     * connection and are thrown.
+     *
+     * @throws ConcurrentAccessException if another thread is flushing the connection at the same time
+     */
+    public final boolean send(boolean canWait) throws IOException {
+        publish();
+        for (;;) {
+            int s = (int) STATE.getVolatile(this);
+            if (s == IDLE) {
+                if (STATE.compareAndSet(this, IDLE, CALLER) && writeAsCaller()) {
+                    return true;
+                }
+                continue;
+            }
+            if (s == CALLER) {
+                throw new ConcurrentAccessException();
+            }
+            if (s != POLLER) {
+                throw new IllegalStateException("send word in unknown state " + s);
+            }
+            if (withinLimit()) {
+                return true;
+            }
+            if (!canWait) {
+                pauseReading();
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /** True while the send task owns the send. */
+    final boolean ownedByPoller() {
+        return (int) STATE.getVolatile(this) == POLLER;
+    }
+
+    /** True while nobody is sending. */
+    final boolean sendIdle() {
+        return (int) STATE.getVolatile(this) == IDLE;
+    }
+
+    /** Close the connection once the queue is empty (at once if it is). */
+    final void closeWhenSent() {
+        closeWhenSent = true; // then look at the state; whoever goes IDLE looks at the flag after
+        if ((int) STATE.getVolatile(this) == IDLE && queued() == 0) {
+            closeNow();
+        }
+    }
+
+    /** CALLER: writes; true when everything went out, false when the send task took over the rest. */
+    private boolean writeAsCaller() throws IOException {
+        for (;;) {
+            int r;
+            try {
+                r = writeOut(false);
+            } catch (IOException e) {
+                STATE.setVolatile(this, IDLE);
+                throw e;
+            }
+            if (r == DONE) {
+                STATE.setVolatile(this, IDLE);
+                if (closeWhenSent) {
+                    closeNow();
+                }
+                return true;
+            }
+            if (handOff()) {
+                return false;
+            }
+        }
+    }
+
+    /** CALLER: parks the send task; false if the socket became writable again (keep going). */
+    private boolean handOff() {
+        if (!hold()) {
+            STATE.setVolatile(this, IDLE); // closed: the queue dies with the connection
+            return true;
+        }
+        WaitWord wg = wg();
+        if (wg.prepare()) {
+            unhold();
+            return false;
+        }
+        STATE.setVolatile(this, POLLER);
+        if (wg.commit(task)) {
+            return true; // the task keeps the hold until it is done
+        }
+        wg.finish();
+        STATE.setVolatile(this, CALLER);
+        unhold();
+        return false;
+    }
+
+    /**
+     * The send task, parked in {@link #wg()} while the socket is full; woken by writability on the
+     * poller thread, or by close on any thread.
+     */
+    private final class PollerSend implements Waiter {
+        @Override
+        public void wake() {
+            if (closing()) {
+                wg().finish();
+                STATE.setVolatile(SendWord.this, IDLE);
+                unhold();
+            } else if (onPollerThread()) {
+                run();
+            } else {
+                runOnPoller(this::run);
+            }
+        }
+
+        private void run() {
+            WaitWord wg = wg();
+            wg.finish();
+            boolean parked = false;
+            try {
+                for (;;) {
+                    if (!active()) {
+                        STATE.setVolatile(SendWord.this, IDLE);
+                        return;
+                    }
+                    int r = writeOut(true);
+                    if (r == DONE) {
+                        STATE.setVolatile(SendWord.this, IDLE);
+                        if (queued() > 0 && STATE.compareAndSet(SendWord.this, IDLE, POLLER)) {
+                            continue; // a flush published bytes while we owned the send
+                        }
+                        progressed(true);
+                        if (closeWhenSent) {
+                            closeNow();
+                        }
+                        return;
+                    }
+                    progressed(false);
+                    if (wg.prepare()) {
+                        continue;
+                    }
+                    if (wg.commit(this)) {
+                        parked = true;
+                        return;
+                    }
+                    wg.finish();
+                }
+            } catch (IOException e) {
+                STATE.setVolatile(SendWord.this, IDLE);
+                sendFailed();
+            } finally {
+                if (!parked) {
+                    unhold();
+                }
+            }
+        }
+    }
+}
