@@ -11,16 +11,18 @@ import io.netpoll.poll.PollDesc
  * read first); `false` at the end of input; then the deadline and close flags of the poll descriptor.
  */
 internal class InputWait(private val c: NetConnection) : ByteWait {
-    override fun outcome(n: Int): Any = when {
-        !c.isActive -> c.closedError()
-        c.inputLen() >= n -> true
-        c.inputEof() -> false
-        else -> when (c.pollDesc().check(PollDesc.READ)) {
-            PollDesc.ERR_TIMEOUT -> ReadTimeoutException()
-            PollDesc.ERR_CLOSING -> c.closedError()
-            else -> ByteWait.PENDING
+    override fun outcome(n: Int): Any =
+        if (!c.isActive) {
+            c.closedError()
+        } else {
+            bytesOutcome(n, { c.inputLen() }, { c.inputEof() }) {
+                when (c.pollDesc().check(PollDesc.READ)) {
+                    PollDesc.ERR_TIMEOUT -> ReadTimeoutException()
+                    PollDesc.ERR_CLOSING -> c.closedError()
+                    else -> ByteWait.PENDING
+                }
+            }
         }
-    }
 
     override fun waiting(n: Int) = needInput(n)
 
@@ -36,4 +38,17 @@ internal class InputWait(private val c: NetConnection) : ByteWait {
             c.leaveCall(token)
         }
     }
+}
+
+/**
+ * The middle of [InputWait.outcome], over any input (the Lincheck test of [ParkSlot] runs it over a
+ * model one): `true` when [n] bytes are buffered, else `false` at the end of input, else [otherwise].
+ * It looks at the bytes again after seeing the end of input: the poller appends the last bytes
+ * before it sets the flag, so bytes that came just before the FIN are counted even when this runs
+ * off the poller thread (a wake-up by a deadline or close set from another thread) while they come.
+ */
+internal inline fun bytesOutcome(n: Int, len: () -> Int, eof: () -> Boolean, otherwise: () -> Any): Any = when {
+    len() >= n -> true
+    eof() -> len() >= n
+    else -> otherwise()
 }

@@ -70,7 +70,7 @@ internal class Parker(
         slotContext = context
         val fast = context[ContinuationInterceptor] === dispatcher &&
             context.fold(true) { ok, element -> ok && (element !is ThreadContextElement<*> || element.isDebugCoroutineId()) }
-        val s = if (fast) ParkSlot(this, context[Job]) else null
+        val s = if (fast) PollerParkSlot(this, context[Job]) else null
         slot = s
         s?.register()
         return s
@@ -124,11 +124,26 @@ private fun ThreadContextElement<*>.isDebugCoroutineId(): Boolean = javaClass.na
  * byte count of an [awaitBytes] wait, or [PLAIN] for a [suspend] wait, written with [cont]. [cancelling] goes
  * null → the cancellation exception once, when the job starts cancelling (any thread); the parking
  * coroutine checks it after committing, so a cancellation that lands between its checks and its commit is not lost.
+ *
+ * The word, the byte condition and how to reach the poller thread come from the subclass:
+ * [PollerParkSlot] (a [Parker]'s, the only one in production), or a model in the Lincheck test,
+ * which checks this protocol without a poller thread.
  */
-internal class ParkSlot(
-    private val parker: Parker,
+internal abstract class ParkSlot(
     private val job: Job?,
 ) : Waiter, (Throwable?) -> Unit {
+    /** The word this slot parks in. */
+    protected abstract val word: WaitWord
+
+    /** What [awaitBytes] waits for; `null` for a slot that only [suspend]s. */
+    protected abstract val bytes: ByteWait?
+
+    /** Resumes [c] with [value] (a [Throwable]: with that exception) on the poller thread, in place when on it. */
+    protected abstract fun resumeOnPoller(c: Continuation<Any?>, value: Any)
+
+    /** Runs [task] on the poller thread, later. */
+    protected abstract fun runOnPoller(task: Runnable)
+
     private var cont: Continuation<Any?>? = null
 
     private var need: Int = PLAIN
@@ -152,7 +167,7 @@ internal class ParkSlot(
 
     /** Parks the caller's continuation here (WAIT → this slot) or returns at once; see the class comment. */
     suspend fun suspend(): Unit = suspendCoroutineUninterceptedOrReturn { c ->
-        val word = parker.word
+        val word = this.word
         @Suppress("UNCHECKED_CAST")
         cont = c as Continuation<Any?>
         need = PLAIN
@@ -186,8 +201,8 @@ internal class ParkSlot(
      * thrown), else [c] parked here and [COROUTINE_SUSPENDED].
      */
     private fun parkOrSettle(n: Int, c: Continuation<Any?>, registered: Boolean): Any {
-        val word = parker.word
-        val wait = parker.bytes ?: throw IllegalStateException("awaitBytes on a parker with no ByteWait")
+        val word = this.word
+        val wait = bytes ?: throw IllegalStateException("awaitBytes on a parker with no ByteWait")
         var waiting = registered
         var r: Any
         while (true) {
@@ -234,11 +249,11 @@ internal class ParkSlot(
         val c = cont ?: throw IllegalStateException("woken with no parked continuation")
         cont = null
         if (need == PLAIN) {
-            parker.dispatcher.resumeHere(c, Unit)
+            resumeOnPoller(c, Unit)
             return
         }
         val r = parkOrSettle(need, c, true)
-        if (r !== COROUTINE_SUSPENDED) parker.dispatcher.resumeHere(c, r)
+        if (r !== COROUTINE_SUSPENDED) resumeOnPoller(c, r)
     }
 
     /** The job's cancellation hook: take a parked coroutine out of the word and resume it with the job's cancellation. */
@@ -246,12 +261,12 @@ internal class ParkSlot(
         if (cause == null) return // completed normally: nothing parked under it any more
         val e = cause as? CancellationException ?: CancellationException("job failed", cause)
         cancelling = e
-        if (parker.word.cancel(this)) {
+        if (word.cancel(this)) {
             val c = cont ?: throw IllegalStateException("cancelled with no parked continuation")
             cont = null
             val byteWait = need != PLAIN
-            parker.dispatcher.poller.execute {
-                if (byteWait) parker.bytes?.done()
+            runOnPoller {
+                if (byteWait) bytes?.done()
                 c.resumeWithException(e)
             }
         }
@@ -263,6 +278,20 @@ internal class ParkSlot(
     }
 
     override fun toString(): String = "ParkSlot($job)"
+}
+
+/** The production [ParkSlot]: a [Parker]'s word and byte condition, resumed by its [PollerDispatcher]. */
+internal class PollerParkSlot(private val parker: Parker, job: Job?) : ParkSlot(job) {
+    override val word: WaitWord get() = parker.word
+    override val bytes: ByteWait? get() = parker.bytes
+
+    override fun resumeOnPoller(c: Continuation<Any?>, value: Any) {
+        parker.dispatcher.resumeHere(c, value)
+    }
+
+    override fun runOnPoller(task: Runnable) {
+        parker.dispatcher.poller.execute(task)
+    }
 }
 
 /**

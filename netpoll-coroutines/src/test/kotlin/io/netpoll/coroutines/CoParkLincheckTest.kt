@@ -8,7 +8,6 @@ import kotlinx.coroutines.suspendCancellableCoroutine
 import org.jetbrains.kotlinx.lincheck.Actor
 import org.jetbrains.kotlinx.lincheck.annotations.Operation
 import org.jetbrains.kotlinx.lincheck.check
-import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions
 import kotlin.coroutines.Continuation
 import kotlin.coroutines.resume
 
@@ -21,17 +20,12 @@ import kotlin.coroutines.resume
  * resumes a parked wait exactly once, readiness that arrives for a waiter is consumed by it, and a
  * cancelled wait leaves nothing in the word (the next wait parks normally and readiness latches for it).
  *
- * The reusable slot that a coroutine on its own connection's poller parks in (`ParkSlot`) needs a
- * poller thread and is covered by the socket tests (`CoPollerParkingTest`, `CoCancelledWaitsTest`).
+ * The reusable slot that a coroutine on its own connection's poller parks in (`ParkSlot`) is
+ * model-checked by [CoSlotLincheckTest].
  */
 class CoParkLincheckTest : FunSpec({
     test("a parked coroutine is resumed once by an unblock, takes latched readiness, and leaves nothing when cancelled") {
-        // the same budget as netpoll-core's Lincheck tests (ModelChecking.kt there)
-        ModelCheckingOptions()
-            .iterations(10)
-            .invocationsPerIteration(500)
-            .threads(3)
-            .actorsPerThread(3)
+        coModelChecking()
             // waits cancelled while suspended (the DSL of this Lincheck version cannot ask for that,
             // hence the Actor), followed by waits that must find the word clean
             .addCustomScenario {
