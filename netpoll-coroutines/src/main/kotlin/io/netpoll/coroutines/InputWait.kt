@@ -45,7 +45,8 @@ internal class InputWait(private val c: NetConnection) : ByteWait {
  * model one): `true` when [n] bytes are buffered, else `false` at the end of input, else [otherwise].
  * It looks at the bytes again after seeing the end of input: the poller appends the last bytes
  * before it sets the flag, so bytes that came just before the FIN are counted even when this runs
- * off the poller thread (a wake-up by a deadline or close set from another thread) while they come.
+ * off the poller thread while they come (the wake-up of a read deadline moved into the past from
+ * another thread runs it there).
  */
 internal inline fun bytesOutcome(n: Int, len: () -> Int, eof: () -> Boolean, otherwise: () -> Any): Any = when {
     len() >= n -> true
