@@ -124,8 +124,11 @@ public abstract class SendWord {
      * {@link NetConnection#enter()}. Returns {@code true} when the flush is complete (this thread
      * wrote everything, or at most the write-queue limit is still queued for the send task, or
      * {@code canWait} is false and the connection stops reading until the queue drains), {@code false}
-     * when the caller must wait for room and call again. Never waits itself. Write errors close the
-     * connection and are thrown.
+     * when the caller must wait for room and call again. Never waits itself, so no deadline or
+     * timeout applies here (they bound the caller's wait for room). Write errors close the connection
+     * and are thrown. On a connection closed meanwhile, queued bytes die with it: the write fails with
+     * the connection's closed error ({@link io.netpoll.error.ConnectionClosedException} after a local
+     * close), or, with nothing queued, it returns {@code true}.
      *
      * @throws ConcurrentAccessException if another thread is flushing the connection at the same time
      */

@@ -1,5 +1,6 @@
 package io.netpoll.conn
 
+import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.booleans.shouldBeTrue
 import io.kotest.matchers.ints.shouldBeGreaterThan
@@ -11,6 +12,7 @@ import io.netpoll.conn.ConnTestKit.peer
 import io.netpoll.conn.ConnTestKit.server
 import io.netpoll.conn.ConnTestKit.withDialer
 import io.netpoll.error.ConcurrentAccessException
+import io.netpoll.error.ConnectionClosedException
 import io.netpoll.poll.Poller
 import java.io.DataInputStream
 import java.io.DataOutputStream
@@ -78,6 +80,25 @@ class StreamsAndMisuseTest : FunSpec({
                 c.close()
             }
             serverErrors.toList() shouldBe emptyList()
+        }
+    }
+
+    test("a flush after close() throws ConnectionClosedException and nothing written after the close reaches the peer") {
+        ServerSocket(0, 10, InetAddress.getLoopbackAddress()).use { ss ->
+            ss.soTimeout = 5000
+            withDialer { d ->
+                val c = d.connect("tcp", "127.0.0.1:${ss.localPort}", Duration.ofSeconds(5))
+                ss.accept().use { peer ->
+                    peer.soTimeout = 5000
+                    c.writer().writeString("sent")
+                    c.writer().flush()
+                    c.close()
+                    c.writer().writeString("dropped") // a write on a closed connection goes nowhere
+                    shouldThrow<ConnectionClosedException> { c.writer().flush() }
+                    val got = peer.getInputStream().readAllBytes() // to the FIN the close sent
+                    String(got) shouldBe "sent"
+                }
+            }
         }
     }
 
