@@ -242,13 +242,19 @@ public class SuspendConnection(
         return if (slot != null) slot.awaitBytes(n) else awaitInput(n)
     }
 
-    /** The general wait for [n] bytes or EOF: a suspending frame, entered into the connection, that loops over wake-ups. */
+    /**
+     * The general wait for [n] bytes or EOF: a suspending frame, entered into the connection, that
+     * loops over wake-ups. Each wake-up is decided by the read parker's [InputWait], as the slot
+     * decides it, so both waits end alike: once the connection is closed (a peer's reset that came
+     * right after its last bytes included), with the closed error, never `true` over input that the
+     * close has taken away.
+     */
     private suspend fun awaitInput(n: Int): Boolean {
         val c = connection
         c.enterOrThrow()
         try {
-            val input = c.input()
-            if (input.len() >= n) return true
+            if (buffered(n)) return true
+            val wait = readParker.bytes!!
             val pd = c.pollDesc()
             val deadline = c.readWaitDeadline()
             val ownDeadline = deadline != c.readDeadlineNanos()
@@ -256,12 +262,10 @@ public class SuspendConnection(
             c.needInput(n)
             try {
                 while (true) {
-                    if (input.len() >= n) return true
-                    if (!c.isActive) throw c.closedError()
-                    if (c.inputEof()) return input.len() >= n
-                    when (pd.check(PollDesc.READ)) {
-                        PollDesc.ERR_TIMEOUT -> throw ReadTimeoutException()
-                        PollDesc.ERR_CLOSING -> throw c.closedError()
+                    when (val r = wait.outcome(n)) {
+                        true -> return true
+                        false -> return false
+                        is Throwable -> throw r
                     }
                     try {
                         readParker.park { pd.check(PollDesc.READ) }

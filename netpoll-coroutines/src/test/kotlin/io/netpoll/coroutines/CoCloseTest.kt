@@ -18,8 +18,13 @@ import io.netpoll.error.ConnectionResetException
 import io.netpoll.error.EofException
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.asCoroutineDispatcher
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.Executors
+import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicReference
 
 /**
@@ -165,6 +170,39 @@ class CoCloseTest : FunSpec({
                 c.conn.connection.closeCause().shouldBeInstanceOf<ConnectionResetException>()
                 shouldThrow<ConnectionClosedException> { c.conn.awaitReadable() }
             }
+        }
+    }
+
+    test("a read whose bytes came just before the peer's RST and that decides after the close throws ConnectionClosedException, never true over input the close took") {
+        val executor = Executors.newSingleThreadExecutor()
+        try {
+            coTest {
+                withConn { c ->
+                    val read = async(executor.asCoroutineDispatcher()) {
+                        try {
+                            c.conn.awaitReadable(8) // off the poller: the general wait
+                        } catch (e: Throwable) {
+                            e
+                        }
+                    }
+                    awaitTrue("the read parked") { c.rgState() != "NIL" }
+                    // The reader's thread is busy until the reset has closed the connection, so the
+                    // read, woken by the bytes or by the close, decides after the close.
+                    val readerFree = CountDownLatch(1)
+                    executor.execute { readerFree.await(CoTestKit.WAIT_MS, TimeUnit.MILLISECONDS) }
+                    c.send(ByteArray(8) { it.toByte() })
+                    c.peer.setSoLinger(true, 0)
+                    c.peer.close() // RST after the bytes
+                    awaitTrue("closed by the reset") { !c.conn.isActive }
+                    readerFree.countDown()
+                    val r = read.await()
+                    r.shouldBeInstanceOf<ConnectionClosedException>()
+                    r.cause.shouldBeInstanceOf<ConnectionResetException>()
+                    shouldThrow<ConnectionClosedException> { c.conn.readInt() }
+                }
+            }
+        } finally {
+            executor.shutdownNow()
         }
     }
 })
