@@ -48,7 +48,8 @@ import java.time.Instant;
  * {@code ConnectionClosedException}, discards unsent output, and runs the close callbacks (newest
  * first, exactly once) when no call on the connection is still in progress; its buffers go back to
  * the pool at the same moment. Calls after close throw {@code ConnectionClosedException}. A peer
- * reset closes the connection with {@link io.netpoll.error.ConnectionResetException} as the cause.
+ * reset closes the connection at once, with {@link io.netpoll.error.ConnectionResetException} as the
+ * cause: unlike after a FIN, input not read yet is not kept for later calls.
  *
  * <p><b>Threads.</b> One thread reads and one thread writes at a time; {@code close()}, deadlines
  * and timeouts may be set from any thread.

@@ -187,6 +187,39 @@ class PeerCloseTest : FunSpec({
         }
     }
 
+    test("a reset drops input not read yet: a later read throws ConnectionClosedException caused by ConnectionResetException") {
+        val busy = CountDownLatch(1)
+        val laterRead = AtomicReference<Any?>()
+        val conn = AtomicReference<Connection>()
+        server(ConnTestKit.Exec.POOL) {
+            onPrepare { c -> conn.set(c) }
+            onRequest { c ->
+                busy.await(10, TimeUnit.SECONDS) // the bytes stay unread until the reset has closed
+                laterRead.set(
+                    try {
+                        c.reader().readInt()
+                    } catch (e: Throwable) {
+                        e
+                    },
+                )
+            }
+        }.use { srv ->
+            val p = peer(srv.port)
+            p.getOutputStream().write(byteArrayOf(0, 0, 0, 42))
+            p.getOutputStream().flush()
+            awaitTrue("the server buffered the bytes") { srv.pool.bytesInUse() > 0 }
+            p.setSoLinger(true, 0)
+            p.close() // RST
+            awaitTrue("the reset closed the connection") { conn.get()?.isActive == false }
+            busy.countDown()
+            awaitTrue("the handler read after the reset") { laterRead.get() != null }
+            val e = laterRead.get()
+            e.shouldBeInstanceOf<ConnectionClosedException>()
+            e.cause.shouldBeInstanceOf<ConnectionResetException>()
+            awaitTrue("its buffers went back") { srv.pool.bytesInUse() == 0L }
+        }
+    }
+
     test("close() from another thread wakes a handler blocked in next(n) with ConnectionClosedException") {
         val blocked = CountDownLatch(1)
         val readerError = AtomicReference<Throwable?>()

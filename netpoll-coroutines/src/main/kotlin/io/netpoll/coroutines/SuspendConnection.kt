@@ -55,9 +55,9 @@ import kotlin.time.TimeMark
  * still sent, once and in order.
  *
  * **Closing.** [close] closes the socket and resumes a suspended call with
- * [io.netpoll.error.ConnectionClosedException]; bytes already received when the *peer* closes stay
- * readable first. Server handlers need not close: the server closes the connection when the handler
- * returns.
+ * [io.netpoll.error.ConnectionClosedException]; bytes already received when the peer sends its FIN
+ * stay readable first, while a peer's reset closes at once and drops unread input. Server handlers
+ * need not close: the server closes the connection when the handler returns.
  *
  * **Threads.** One coroutine reads and one writes at a time (a second concurrent reader gets
  * [ConcurrentAccessException]); [close] and the deadline properties are safe from anywhere.
@@ -216,7 +216,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
+     * first; a reset closes at once and drops unread input).
      */
     public suspend fun awaitReadable(n: Int = 1): Boolean {
         require(n >= 0) { "negative size: $n" }
@@ -326,7 +327,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
+     * first; a reset closes at once and drops unread input).
      */
     public suspend fun readAvailable(dst: ByteArray, offset: Int = 0, length: Int = dst.size - offset): Int {
         if (length == 0) return 0
@@ -361,7 +363,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
+     * first; a reset closes at once and drops unread input).
      */
     public suspend fun next(n: Int): ByteBuffer =
         if (buffered(n)) connection.bufferedReader().next(n) else viewSlow(n, consume = true)
@@ -373,7 +376,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
+     * first; a reset closes at once and drops unread input).
      */
     public suspend fun peek(n: Int): ByteBuffer =
         if (buffered(n)) connection.bufferedReader().peek(n) else viewSlow(n, consume = false)
@@ -385,7 +389,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
+     * first; a reset closes at once and drops unread input).
      */
     public suspend fun readFully(n: Int): ByteArray =
         if (buffered(n)) connection.bufferedReader().readBinary(n) else bytesSlow(n)
@@ -397,7 +402,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
+     * first; a reset closes at once and drops unread input).
      */
     public suspend fun readString(n: Int): String =
         if (buffered(n)) connection.bufferedReader().readString(n) else stringSlow(n)
@@ -408,7 +414,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
+     * first; a reset closes at once and drops unread input).
      */
     public suspend fun readByte(): Byte =
         if (buffered(1)) connection.bufferedReader().readByte() else readingSlow(1) { it.readByte() }
@@ -420,7 +427,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
+     * first; a reset closes at once and drops unread input).
      */
     public suspend fun readShort(): Short =
         if (buffered(2)) connection.bufferedReader().readShort() else readingSlow(2) { it.readShort() }
@@ -432,7 +440,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
+     * first; a reset closes at once and drops unread input).
      */
     public suspend fun readInt(): Int =
         if (buffered(4)) connection.bufferedReader().readInt() else readingSlow(4) { it.readInt() }
@@ -444,7 +453,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
+     * first; a reset closes at once and drops unread input).
      */
     public suspend fun readLong(): Long =
         if (buffered(8)) connection.bufferedReader().readLong() else readingSlow(8) { it.readLong() }
@@ -465,7 +475,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (bytes that came before a *peer* close are read first).
+     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
+     * first; a reset closes at once and drops unread input).
      */
     public suspend fun readLine(maxLength: Int = 8192): String? {
         connection.enterOrThrow()

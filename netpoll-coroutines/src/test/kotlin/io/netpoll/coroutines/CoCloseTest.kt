@@ -173,6 +173,21 @@ class CoCloseTest : FunSpec({
         }
     }
 
+    test("the peer's RST drops input not read yet: a later read throws ConnectionClosedException caused by ConnectionResetException") {
+        coTest {
+            withConn { c ->
+                c.send(byteArrayOf(0, 0, 0, 42))
+                c.awaitBuffered(4)
+                c.peer.setSoLinger(true, 0)
+                c.peer.close() // RST
+                awaitTrue("closed by the reset") { !c.conn.isActive }
+                val e = shouldThrow<ConnectionClosedException> { c.conn.readInt() }
+                e.cause.shouldBeInstanceOf<ConnectionResetException>()
+                shouldThrow<ConnectionClosedException> { c.conn.awaitReadable(4) } // the 4 bytes are gone with it
+            }
+        }
+    }
+
     test("a read whose bytes came just before the peer's RST and that decides after the close throws ConnectionClosedException, never true over input the close took") {
         val executor = Executors.newSingleThreadExecutor()
         try {
