@@ -6,9 +6,10 @@ import io.netpoll.poll.PollDesc
 
 /**
  * A read's wait for bytes, as both waits check it on each wake-up (the read parker's slot and the
- * general wait, `SuspendConnection.awaitInput`), in the order the read contract gives: the closed error once the connection is closed (locally, or by a reset),
- * whatever is buffered; `true` when the bytes are buffered (bytes that came before a peer's FIN are
- * read first); `false` at the end of input; then the deadline and close flags of the poll descriptor.
+ * general wait, `SuspendConnection.awaitInput`), in the order the read contract gives: the closed
+ * error once the connection is closed (locally, or by a reset), whatever is buffered; `true` when
+ * the bytes are buffered (bytes that came before a peer's FIN are read first); `false` at the end of
+ * input; then the deadline and close flags of the poll descriptor.
  */
 internal class InputWait(private val c: NetConnection) : ByteWait {
     override fun outcome(n: Int): Any =
