@@ -245,16 +245,15 @@ public class SuspendConnection(
 
     /**
      * The general wait for [n] bytes or EOF: a suspending frame, entered into the connection, that
-     * loops over wake-ups. Each wake-up is decided by the read parker's [InputWait], as the slot
-     * decides it, so both waits end alike: once the connection is closed (a peer's reset that came
-     * right after its last bytes included), with the closed error, never `true` over input that the
-     * close has taken away.
+     * loops over wake-ups. It decides at once and after each wake-up with the read parker's
+     * [InputWait], as the slot does, so both waits end alike: once the connection is closed (a
+     * peer's reset that came right after its last bytes included), with the closed error, never
+     * `true` over input that the close has taken away.
      */
     private suspend fun awaitInput(n: Int): Boolean {
         val c = connection
         c.enterOrThrow()
         try {
-            if (buffered(n)) return true
             val wait = readParker.bytes!!
             val pd = c.pollDesc()
             val deadline = c.readWaitDeadline()
