@@ -47,9 +47,12 @@ import java.time.Instant;
  * <p><b>Closing.</b> {@link #close()} closes the socket, wakes every blocked call with
  * {@code ConnectionClosedException}, discards unsent output, and runs the close callbacks (newest
  * first, exactly once) when no call on the connection is still in progress; its buffers go back to
- * the pool at the same moment. Calls after close throw {@code ConnectionClosedException}. A peer
- * reset closes the connection at once, with {@link io.netpoll.error.ConnectionResetException} as the
- * cause: unlike after a FIN, input not read yet is not kept for later calls.
+ * the pool at the same moment. Calls after close throw {@code ConnectionClosedException}. A peer's
+ * reset keeps the bytes that came before it, as a FIN does: they are read first, and the read that
+ * needs more than is left throws {@code ConnectionClosedException} caused by
+ * {@link io.netpoll.error.ConnectionResetException} and closes the connection with that cause
+ * ({@code onRequest} handlers: once a pass leaves them unconsumed). A reset with nothing unread, or
+ * a write that the reset fails, closes the connection at once.
  *
  * <p><b>Threads.</b> One thread reads and one thread writes at a time; {@code close()}, deadlines
  * and timeouts may be set from any thread.

@@ -19,7 +19,8 @@ import java.nio.charset.Charset;
  * the same call waits until the bytes arrive, the read deadline passes
  * ({@link io.netpoll.error.ReadTimeoutException}; nothing consumed, the connection stays usable), the
  * peer finishes sending ({@code EofException} once every byte it sent has been read) or the connection
- * closes ({@link io.netpoll.error.ConnectionClosedException}).
+ * closes ({@link io.netpoll.error.ConnectionClosedException}; after a peer's reset, once every byte
+ * that came before it has been read, with the reset as its cause).
  *
  * <p><b>Errors.</b> A negative size is an {@link IllegalArgumentException}; any use after the
  * buffer was closed is an {@link IllegalStateException}.

@@ -11,6 +11,7 @@ import io.netpoll.sys.NativeBuffer;
 import io.netpoll.sys.Sockets;
 import io.netpoll.sys.Sys;
 
+import java.io.IOException;
 import java.lang.invoke.VarHandle;
 
 /**
@@ -27,8 +28,14 @@ import java.lang.invoke.VarHandle;
  * announce them), then wakes
  * whoever waits in {@link PollDesc#rg} and triggers {@code onRequest}. It pauses while the input holds
  * {@link ConnConfig#maxInputBytes()} unread bytes, or while queued output is over the limit on a
- * connection whose handlers cannot wait, and resumes when the application catches up; a socket error
- * (a reset) that arrives meanwhile closes the connection at once, as the read would have.
+ * connection whose handlers cannot wait, and resumes when the application catches up.
+ *
+ * <p><b>A peer's reset.</b> The kernel hands out the bytes that came before a reset first, then the
+ * error. A read error that finds no unread input closes the connection at once. One that finds
+ * unread input ends the input instead, as a FIN does, and keeps the error ({@link #inputError}): the
+ * application reads the bytes, and the read that reaches their end closes the connection with the
+ * error ({@link #endOfInputError}). A reset that comes while reading is paused is read when reading
+ * resumes, behind the bytes the kernel still holds.
  *
  * <p>One link of {@link NetConnection}'s class chain (see there), after {@link ConnTimeouts}.
  */
@@ -44,7 +51,17 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
     /** The onConnect / onRequest processing that the reads trigger. */
     final RequestRunner runner;
 
+    /*
+     * The end of the peer's input: false → true once, by the poller, at the peer's FIN, or at a read
+     * error (a reset) that found unread input.
+     * inputError: null → that read error once, by the poller, written before inputEof. (After a FIN a
+     * read returns 0, never the error of a reset that follows: that input ends with the FIN.)
+     * inputErrorClosing: false → true by endOfInputError, which then queues the close; two readers at
+     * the end at once may both queue it (closing is idempotent).
+     */
     private volatile boolean inputEof;
+    private volatile IOException inputError;
+    private volatile boolean inputErrorClosing;
     volatile int pauseBits;
     /**
      * Bytes a blocked reader needs (0: any): reading goes on past the input cap up to this. Only a
@@ -82,7 +99,7 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
         if ((events & (Linux.EPOLLRDHUP | Linux.EPOLLERR | Linux.EPOLLHUP)) != 0) {
             peerClosing = true;
         }
-        if ((events & Linux.EPOLLERR) != 0 && pauseBits != 0) {
+        if ((events & Linux.EPOLLERR) != 0 && pauseBits == PAUSE_OUTPUT_FULL) {
             socketFailedWhilePaused();
         }
         if ((events & (Linux.EPOLLIN | Linux.EPOLLRDHUP | Linux.EPOLLERR | Linux.EPOLLHUP)) != 0) {
@@ -96,9 +113,10 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
     }
 
     /**
-     * Poller thread: an error (a reset) arrived while reading is paused, so no read will report it and
-     * the connection would linger until the application consumes: take the error and close now, as a
-     * read would have.
+     * Poller thread: an error (a reset) arrived while reading is paused for queued output only, so no
+     * read will report it and the connection would linger until the queue drains, which it cannot do
+     * now: take the error and close now. (Paused on a full input, the application is still consuming:
+     * the error waits in the socket behind the bytes the kernel holds, for the read that resumes.)
      */
     private void socketFailedWhilePaused() {
         if (!enter()) {
@@ -177,19 +195,26 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
                 input.bookAck(0);
                 eventsUnknown = false;
                 if (n == 0) {
-                    peerFinished();
+                    peerFinished(null);
                 } else if (n != -Errno.EAGAIN) {
-                    closeWith(Errno.exception("read", (int) -n));
+                    IOException e = Errno.exception("read", (int) -n);
+                    if (input.len() > 0 && !inputEof) {
+                        peerFinished(e); // the bytes before the reset are read first
+                    } else {
+                        closeWith(e);
+                    }
                 }
                 return;
             }
         }
     }
 
-    private void peerFinished() {
+    /** Poller thread: the peer's input ended, by its FIN ({@code error} null) or by an error behind unread input. */
+    private void peerFinished(IOException error) {
         if (inputEof) {
             return;
         }
+        inputError = error;
         inputEof = true;
         pd.rg.unblockAndWake(true);
         runner.trigger();
@@ -254,8 +279,34 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
         consumedInput();
     }
 
-    /** True once the peer finished sending and the poller read its FIN. */
+    /**
+     * True once the peer's input ended: the poller read its FIN, or a reset behind unread input
+     * ({@link #inputError()}).
+     */
     public final boolean inputEof() {
         return inputEof;
+    }
+
+    /** The reset (or other read error) that ended the input behind unread bytes, or null. */
+    public final IOException inputError() {
+        return inputError;
+    }
+
+    /**
+     * Any thread, for a read that found the end of input with fewer bytes than it needs: null after
+     * the peer's FIN (the read reports the end of input), else the closed error caused by the reset
+     * that came behind the bytes, and the connection closes with that cause (on the poller, later: a
+     * caller may be inside a wake-up of this connection's read word).
+     */
+    public final ConnectionClosedException endOfInputError() {
+        IOException e = inputError;
+        if (e == null) {
+            return null;
+        }
+        if (!inputErrorClosing) {
+            inputErrorClosing = true;
+            poller.execute(() -> closeWith(e));
+        }
+        return new ConnectionClosedException(e);
     }
 }

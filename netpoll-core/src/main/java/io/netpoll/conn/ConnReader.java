@@ -64,7 +64,8 @@ final class ConnReader implements Reader {
                     if (in.len() >= n) {
                         return;
                     }
-                    throw new EofException();
+                    IOException reset = c.endOfInputError(); // the end came with a reset: closes
+                    throw reset != null ? reset : new EofException();
                 }
                 int err = pd.check(PollDesc.READ);
                 if (err == PollDesc.ERR_TIMEOUT) {

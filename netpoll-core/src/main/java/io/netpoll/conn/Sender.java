@@ -152,7 +152,7 @@ public final class Sender extends SendWord {
 
     @Override
     void closeNow() {
-        conn.close();
+        conn.closeWith(conn.inputError()); // null: a normal close; else the reset that ended the input
     }
 
     /**

@@ -31,20 +31,7 @@ class PeerCloseTest : FunSpec({
             onPrepare { c -> c.addCloseCallback { closeRuns.incrementAndGet() } }
             onConnect { c ->
                 // one blocking loop for the whole connection: read until EOF, then answer
-                val r = c.reader()
-                try {
-                    while (true) {
-                        val n = if (r.len() > 0) r.len() else 1 // blocks for one byte when nothing is buffered
-                        val b = r.readBinary(n)
-                        r.release()
-                        for (x in b) {
-                            if (x != ConnTestKit.patternByte(seen.get())) bad.incrementAndGet()
-                            seen.incrementAndGet()
-                        }
-                    }
-                } catch (e: EofException) {
-                    eof.set(e)
-                }
+                eof.set(readPatternToEnd(c.reader(), seen, bad))
                 c.writer().writeString("got ${seen.get()}")
                 c.writer().flush()
             }
@@ -116,7 +103,7 @@ class PeerCloseTest : FunSpec({
         }
     }
 
-    test("a reset in the middle of a frame closes with ConnectionResetException and wakes the blocked reader") {
+    test("a reset in the middle of a frame wakes the reader blocked for the rest with ConnectionClosedException caused by the reset, and closes with it") {
         val blocked = CountDownLatch(1)
         val readerError = AtomicReference<Throwable?>()
         val cause = AtomicReference<Any?>()
@@ -157,51 +144,68 @@ class PeerCloseTest : FunSpec({
             conn.get().isActive.shouldBeFalse()
             awaitTrue("the blocked reader was woken") { readerError.get() != null }
             readerError.get().shouldBeInstanceOf<ConnectionClosedException>()
+            readerError.get()?.cause.shouldBeInstanceOf<ConnectionResetException>()
         }
     }
 
-    test("a reset while reading is paused on a full input still closes the connection") {
-        // a pool handler busy elsewhere (not consuming) while the input fills to the cap; an inline
-        // handler cannot get here: one that consumes nothing at the cap is closed at once (InputCapTest)
+    test("a reset while reading is paused on a full input keeps every byte that came before it: the handler, once free, reads them in order, then ConnectionClosedException caused by ConnectionResetException") {
+        // a pool handler busy elsewhere (not consuming) while the input fills to the cap; the rest of
+        // what reached our kernel before the reset waits there, behind the reset
         val cause = AtomicReference<Any?>()
         val closeRuns = AtomicInteger()
-        val busy = java.util.concurrent.CountDownLatch(1)
-        val disconnected = java.util.concurrent.atomic.AtomicBoolean()
+        val busy = CountDownLatch(1)
+        val seen = AtomicLong()
+        val bad = AtomicInteger()
+        val end = AtomicReference<Throwable?>()
         server(ConnTestKit.Exec.POOL) {
             maxInputBytes(256 shl 10)
-            onDisconnect { disconnected.set(true) }
             onPrepare { c -> c.addCloseCallback { cc -> closeRuns.incrementAndGet(); cause.set(cc.closeCause() ?: "none") } }
-            onRequest { busy.await(10, java.util.concurrent.TimeUnit.SECONDS) }
+            onConnect { c ->
+                busy.await(10, TimeUnit.SECONDS)
+                end.set(readPatternToEnd(c.reader(), seen, bad))
+            }
+            onRequest { }
         }.use { srv ->
             val p = peer(srv.port)
-            p.getOutputStream().write(ByteArray(1 shl 20)) // more than the input cap: reading pauses
+            p.getOutputStream().write(ByteArray(1 shl 20) { ConnTestKit.patternByte(it.toLong()) }) // past the cap: reading pauses
             awaitTrue("the server paused at the cap") { srv.pool.bytesInUse() >= 256 shl 10 }
-            Thread.sleep(100)
             p.setSoLinger(true, 0)
-            p.close() // RST
-            awaitTrue("the reset closed the paused connection", ms = 5000) { disconnected.get() }
+            p.close() // RST: what the peer's kernel had not sent yet is gone, what ours holds is not
+            Thread.sleep(100) // the reset reaches the paused connection, which must not drop its input
             busy.countDown()
+            awaitTrue("the handler read to the end", ms = 5000) { end.get() != null }
+            val e = end.get()
+            e.shouldBeInstanceOf<ConnectionClosedException>()
+            e.cause.shouldBeInstanceOf<ConnectionResetException>()
+            bad.get() shouldBe 0
+            (seen.get() >= 256 shl 10).shouldBeTrue() // at least the input that was paused at the cap
             awaitTrue("close callbacks ran", ms = 5000) { closeRuns.get() == 1 }
             cause.get().shouldBeInstanceOf<ConnectionResetException>()
             awaitTrue("its buffers went back") { srv.pool.bytesInUse() == 0L }
         }
     }
 
-    test("a reset drops input not read yet: a later read throws ConnectionClosedException caused by ConnectionResetException") {
+    test("bytes that came before a peer's reset are read first; the read at their end throws ConnectionClosedException caused by ConnectionResetException and closes the connection") {
         val busy = CountDownLatch(1)
-        val laterRead = AtomicReference<Any?>()
+        val reads = java.util.Collections.synchronizedList(ArrayList<Any?>())
         val conn = AtomicReference<Connection>()
+        val cause = AtomicReference<Any?>()
         server(ConnTestKit.Exec.POOL) {
-            onPrepare { c -> conn.set(c) }
+            onPrepare { c ->
+                conn.set(c)
+                c.addCloseCallback { cc -> cause.set(cc.closeCause() ?: "none") }
+            }
             onRequest { c ->
-                busy.await(10, TimeUnit.SECONDS) // the bytes stay unread until the reset has closed
-                laterRead.set(
-                    try {
-                        c.reader().readInt()
-                    } catch (e: Throwable) {
-                        e
-                    },
-                )
+                busy.await(10, TimeUnit.SECONDS) // the bytes stay unread until the poller has read the reset
+                for (i in 0 until 2) {
+                    reads.add(
+                        try {
+                            c.reader().readInt()
+                        } catch (e: Throwable) {
+                            e
+                        },
+                    )
+                }
             }
         }.use { srv ->
             val p = peer(srv.port)
@@ -210,12 +214,48 @@ class PeerCloseTest : FunSpec({
             awaitTrue("the server buffered the bytes") { srv.pool.bytesInUse() > 0 }
             p.setSoLinger(true, 0)
             p.close() // RST
-            awaitTrue("the reset closed the connection") { conn.get()?.isActive == false }
+            val nc = conn.get() as NetConnection
+            awaitTrue("the poller read the reset") { nc.inputEof() }
+            nc.inputError().shouldBeInstanceOf<ConnectionResetException>()
+            nc.isActive.shouldBeTrue() // its input is not read yet
             busy.countDown()
-            awaitTrue("the handler read after the reset") { laterRead.get() != null }
-            val e = laterRead.get()
+            awaitTrue("the handler read twice") { reads.size == 2 }
+            reads[0] shouldBe 42
+            val e = reads[1]
             e.shouldBeInstanceOf<ConnectionClosedException>()
             e.cause.shouldBeInstanceOf<ConnectionResetException>()
+            awaitTrue("the connection closed") { cause.get() != null }
+            cause.get().shouldBeInstanceOf<ConnectionResetException>()
+            nc.closeCause().shouldBeInstanceOf<ConnectionResetException>()
+            awaitTrue("its buffers went back") { srv.pool.bytesInUse() == 0L }
+        }
+    }
+
+    test("a handler that leaves the bytes before a peer's reset unread still closes the connection, with the reset as its cause") {
+        val busy = CountDownLatch(1)
+        val conn = AtomicReference<Connection>()
+        val cause = AtomicReference<Any?>()
+        server(ConnTestKit.Exec.POOL) {
+            onPrepare { c ->
+                conn.set(c)
+                c.addCloseCallback { cc -> cause.set(cc.closeCause() ?: "none") }
+            }
+            onRequest { c ->
+                busy.await(10, TimeUnit.SECONDS)
+                if (c.reader().len() < 8) return@onRequest // waits for a whole 8-byte message: never comes
+                c.reader().skip(8)
+            }
+        }.use { srv ->
+            val p = peer(srv.port)
+            p.getOutputStream().write(byteArrayOf(1, 2, 3))
+            p.getOutputStream().flush()
+            awaitTrue("the server buffered the bytes") { srv.pool.bytesInUse() > 0 }
+            p.setSoLinger(true, 0)
+            p.close() // RST
+            awaitTrue("the poller read the reset") { (conn.get() as NetConnection).inputEof() }
+            busy.countDown()
+            awaitTrue("the connection closed") { cause.get() != null }
+            cause.get().shouldBeInstanceOf<ConnectionResetException>()
             awaitTrue("its buffers went back") { srv.pool.bytesInUse() == 0L }
         }
     }
@@ -255,3 +295,23 @@ class PeerCloseTest : FunSpec({
         }
     }
 })
+
+/**
+ * Reads [r] until a read fails, checking each byte against [ConnTestKit.patternByte] ([bad] counts
+ * mismatches, [seen] every byte); returns what ended it.
+ */
+private fun readPatternToEnd(r: io.netpoll.buffer.Reader, seen: AtomicLong, bad: AtomicInteger): Throwable {
+    try {
+        while (true) {
+            val n = if (r.len() > 0) r.len() else 1 // blocks for one byte when nothing is buffered
+            val b = r.readBinary(n)
+            r.release()
+            for (x in b) {
+                if (x != ConnTestKit.patternByte(seen.get())) bad.incrementAndGet()
+                seen.incrementAndGet()
+            }
+        }
+    } catch (e: Throwable) {
+        return e
+    }
+}

@@ -7,22 +7,25 @@ import io.netpoll.poll.PollDesc
 /**
  * A read's wait for bytes, as both waits check it on each wake-up (the read parker's slot and the
  * general wait, `SuspendConnection.awaitInput`), in the order the read contract gives: the closed
- * error once the connection is closed (locally, or by a reset), whatever is buffered; `true` when
- * the bytes are buffered (bytes that came before a peer's FIN are read first); `false` at the end of
- * input; then the deadline and close flags of the poll descriptor.
+ * error once the connection is closed, whatever is buffered; `true` when the bytes are buffered
+ * (bytes that came before a peer's FIN or reset are read first); at the end of input, `false` after
+ * a FIN and the closed error caused by the reset after a reset (which closes the connection); then
+ * the deadline and close flags of the poll descriptor.
  */
 internal class InputWait(private val c: NetConnection) : ByteWait {
     override fun outcome(n: Int): Any =
         if (!c.isActive) {
             c.closedError()
         } else {
-            bytesOutcome(n, { c.inputLen() }, { c.inputEof() }) {
+            val r = bytesOutcome(n, { c.inputLen() }, { c.inputEof() }) {
                 when (c.pollDesc().check(PollDesc.READ)) {
                     PollDesc.ERR_TIMEOUT -> ReadTimeoutException()
                     PollDesc.ERR_CLOSING -> c.closedError()
                     else -> ByteWait.PENDING
                 }
             }
+            // the end of input: after a FIN, false; after a reset behind the bytes, the closed error
+            if (r == false) c.endOfInputError() ?: false else r
         }
 
     override fun waiting(n: Int) = needInput(n)

@@ -55,9 +55,12 @@ import kotlin.time.TimeMark
  * still sent, once and in order.
  *
  * **Closing.** [close] closes the socket and resumes a suspended call with
- * [io.netpoll.error.ConnectionClosedException]; bytes already received when the peer sends its FIN
- * stay readable first, while a peer's reset closes at once and drops unread input. Server handlers
- * need not close: the server closes the connection when the handler returns.
+ * [io.netpoll.error.ConnectionClosedException]. Bytes already received when the peer sends its FIN
+ * or resets stay readable first: after a FIN, reading past them is the end of input (`false`,
+ * `null`, [EofException]); after a reset, it throws `ConnectionClosedException` caused by
+ * [io.netpoll.error.ConnectionResetException] and closes the connection. A reset with nothing
+ * unread, or a write that the reset fails, closes the connection at once. Server handlers need not
+ * close: the server closes the connection when the handler returns.
  *
  * **Threads.** One coroutine reads and one writes at a time (a second concurrent reader gets
  * [ConcurrentAccessException]); [close] and the deadline properties are safe from anywhere.
@@ -216,8 +219,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
-     * first; a reset closes at once and drops unread input).
+     * [io.netpoll.error.ConnectionClosedException] (the bytes the peer sent before its FIN or its
+     * reset are read first; after a reset, the read at their end gets the closed error).
      */
     public suspend fun awaitReadable(n: Int = 1): Boolean {
         require(n >= 0) { "negative size: $n" }
@@ -246,9 +249,8 @@ public class SuspendConnection(
     /**
      * The general wait for [n] bytes or EOF: a suspending frame, entered into the connection, that
      * loops over wake-ups. It decides at once and after each wake-up with the read parker's
-     * [InputWait], as the slot does, so both waits end alike: once the connection is closed (a
-     * peer's reset that came right after its last bytes included), with the closed error, never
-     * `true` over input that the close has taken away.
+     * [InputWait], as the slot does, so both waits end alike: once the connection is closed, with
+     * the closed error, never `true` over input that the close has taken away.
      */
     private suspend fun awaitInput(n: Int): Boolean {
         val c = connection
@@ -326,8 +328,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
-     * first; a reset closes at once and drops unread input).
+     * [io.netpoll.error.ConnectionClosedException] (the bytes the peer sent before its FIN or its
+     * reset are read first; after a reset, the read at their end gets the closed error).
      */
     public suspend fun readAvailable(dst: ByteArray, offset: Int = 0, length: Int = dst.size - offset): Int {
         if (length == 0) return 0
@@ -362,8 +364,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
-     * first; a reset closes at once and drops unread input).
+     * [io.netpoll.error.ConnectionClosedException] (the bytes the peer sent before its FIN or its
+     * reset are read first; after a reset, the read at their end gets the closed error).
      */
     public suspend fun next(n: Int): ByteBuffer =
         if (buffered(n)) connection.bufferedReader().next(n) else viewSlow(n, consume = true)
@@ -375,8 +377,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
-     * first; a reset closes at once and drops unread input).
+     * [io.netpoll.error.ConnectionClosedException] (the bytes the peer sent before its FIN or its
+     * reset are read first; after a reset, the read at their end gets the closed error).
      */
     public suspend fun peek(n: Int): ByteBuffer =
         if (buffered(n)) connection.bufferedReader().peek(n) else viewSlow(n, consume = false)
@@ -388,8 +390,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
-     * first; a reset closes at once and drops unread input).
+     * [io.netpoll.error.ConnectionClosedException] (the bytes the peer sent before its FIN or its
+     * reset are read first; after a reset, the read at their end gets the closed error).
      */
     public suspend fun readFully(n: Int): ByteArray =
         if (buffered(n)) connection.bufferedReader().readBinary(n) else bytesSlow(n)
@@ -401,8 +403,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
-     * first; a reset closes at once and drops unread input).
+     * [io.netpoll.error.ConnectionClosedException] (the bytes the peer sent before its FIN or its
+     * reset are read first; after a reset, the read at their end gets the closed error).
      */
     public suspend fun readString(n: Int): String =
         if (buffered(n)) connection.bufferedReader().readString(n) else stringSlow(n)
@@ -413,8 +415,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
-     * first; a reset closes at once and drops unread input).
+     * [io.netpoll.error.ConnectionClosedException] (the bytes the peer sent before its FIN or its
+     * reset are read first; after a reset, the read at their end gets the closed error).
      */
     public suspend fun readByte(): Byte =
         if (buffered(1)) connection.bufferedReader().readByte() else readingSlow(1) { it.readByte() }
@@ -426,8 +428,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
-     * first; a reset closes at once and drops unread input).
+     * [io.netpoll.error.ConnectionClosedException] (the bytes the peer sent before its FIN or its
+     * reset are read first; after a reset, the read at their end gets the closed error).
      */
     public suspend fun readShort(): Short =
         if (buffered(2)) connection.bufferedReader().readShort() else readingSlow(2) { it.readShort() }
@@ -439,8 +441,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
-     * first; a reset closes at once and drops unread input).
+     * [io.netpoll.error.ConnectionClosedException] (the bytes the peer sent before its FIN or its
+     * reset are read first; after a reset, the read at their end gets the closed error).
      */
     public suspend fun readInt(): Int =
         if (buffered(4)) connection.bufferedReader().readInt() else readingSlow(4) { it.readInt() }
@@ -452,8 +454,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
-     * first; a reset closes at once and drops unread input).
+     * [io.netpoll.error.ConnectionClosedException] (the bytes the peer sent before its FIN or its
+     * reset are read first; after a reset, the read at their end gets the closed error).
      */
     public suspend fun readLong(): Long =
         if (buffered(8)) connection.bufferedReader().readLong() else readingSlow(8) { it.readLong() }
@@ -474,8 +476,8 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`, its continuation leaves the poll
      * descriptor, nothing is consumed (the bytes stay buffered for the next read) and the connection
      * stays usable. **Deadline**: [ReadTimeoutException], nothing consumed. **Close**:
-     * [io.netpoll.error.ConnectionClosedException] (after the peer's FIN the bytes it sent are read
-     * first; a reset closes at once and drops unread input).
+     * [io.netpoll.error.ConnectionClosedException] (the bytes the peer sent before its FIN or its
+     * reset are read first; after a reset, the read at their end gets the closed error).
      */
     public suspend fun readLine(maxLength: Int = 8192): String? {
         connection.enterOrThrow()

@@ -173,22 +173,62 @@ class CoCloseTest : FunSpec({
         }
     }
 
-    test("the peer's RST drops input not read yet: a later read throws ConnectionClosedException caused by ConnectionResetException") {
+    test("bytes that came before the peer's RST are read first; the read at their end throws ConnectionClosedException caused by ConnectionResetException and closes the connection") {
         coTest {
             withConn { c ->
                 c.send(byteArrayOf(0, 0, 0, 42))
                 c.awaitBuffered(4)
                 c.peer.setSoLinger(true, 0)
                 c.peer.close() // RST
-                awaitTrue("closed by the reset") { !c.conn.isActive }
+                awaitTrue("the poller read the reset") { c.conn.connection.inputEof() }
+                c.conn.isActive.shouldBeTrue() // its input is not read yet
+                c.conn.readInt() shouldBe 42
                 val e = shouldThrow<ConnectionClosedException> { c.conn.readInt() }
                 e.cause.shouldBeInstanceOf<ConnectionResetException>()
-                shouldThrow<ConnectionClosedException> { c.conn.awaitReadable(4) } // the 4 bytes are gone with it
+                awaitTrue("closed with the reset") { !c.conn.isActive }
+                c.conn.connection.closeCause().shouldBeInstanceOf<ConnectionResetException>()
+                shouldThrow<ConnectionClosedException> { c.conn.awaitReadable(1) }
             }
         }
     }
 
-    test("a read whose bytes came just before the peer's RST and that decides after the close throws ConnectionClosedException, never true over input the close took") {
+    test("a read off the poller, parked when the peer's bytes and then its RST arrive, gets the bytes; the next read throws ConnectionClosedException caused by the reset") {
+        val executor = Executors.newSingleThreadExecutor()
+        try {
+            coTest {
+                withConn { c ->
+                    val read = async(executor.asCoroutineDispatcher()) {
+                        c.conn.awaitReadable(8) // off the poller: the general wait
+                        val v = c.conn.readLong()
+                        val end = try {
+                            c.conn.awaitReadable(1)
+                        } catch (e: Throwable) {
+                            e
+                        }
+                        v to end
+                    }
+                    awaitTrue("the read parked") { c.rgState() != "NIL" }
+                    // the reader's thread is busy until the poller has read the reset, so the read
+                    // decides with the bytes and the reset both known
+                    val readerFree = CountDownLatch(1)
+                    executor.execute { readerFree.await(CoTestKit.WAIT_MS, TimeUnit.MILLISECONDS) }
+                    c.send(ByteArray(8) { (it + 1).toByte() })
+                    c.peer.setSoLinger(true, 0)
+                    c.peer.close() // RST after the bytes
+                    awaitTrue("the poller read the reset") { c.conn.connection.inputEof() }
+                    readerFree.countDown()
+                    val (v, end) = read.await()
+                    v shouldBe 0x0102030405060708L
+                    end.shouldBeInstanceOf<ConnectionClosedException>()
+                    end.cause.shouldBeInstanceOf<ConnectionResetException>()
+                }
+            }
+        } finally {
+            executor.shutdownNow()
+        }
+    }
+
+    test("a read woken by bytes that decides after a local close throws ConnectionClosedException, never true over input the close took") {
         val executor = Executors.newSingleThreadExecutor()
         try {
             coTest {
@@ -201,18 +241,17 @@ class CoCloseTest : FunSpec({
                         }
                     }
                     awaitTrue("the read parked") { c.rgState() != "NIL" }
-                    // The reader's thread is busy until the reset has closed the connection, so the
-                    // read, woken by the bytes or by the close, decides after the close.
+                    // The reader's thread is busy until the close, so the read, woken by the bytes
+                    // or by the close, decides after the close.
                     val readerFree = CountDownLatch(1)
                     executor.execute { readerFree.await(CoTestKit.WAIT_MS, TimeUnit.MILLISECONDS) }
                     c.send(ByteArray(8) { it.toByte() })
-                    c.peer.setSoLinger(true, 0)
-                    c.peer.close() // RST after the bytes
-                    awaitTrue("closed by the reset") { !c.conn.isActive }
+                    c.awaitBuffered(8)
+                    c.conn.close()
                     readerFree.countDown()
                     val r = read.await()
                     r.shouldBeInstanceOf<ConnectionClosedException>()
-                    r.cause.shouldBeInstanceOf<ConnectionResetException>()
+                    r.cause.shouldBeNull()
                     shouldThrow<ConnectionClosedException> { c.conn.readInt() }
                 }
             }
