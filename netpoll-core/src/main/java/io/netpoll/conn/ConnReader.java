@@ -54,11 +54,13 @@ final class ConnReader implements Reader {
         c.needInput(n);
         try {
             for (;;) {
-                if (in.len() >= n) {
-                    return;
-                }
+                // the read contract's order, as the coroutine reads' InputWait: closed first (a close
+                // while the bytes came takes them), then the bytes, then the end of input
                 if (!c.isActive()) {
                     throw c.closedError();
+                }
+                if (in.len() >= n) {
+                    return;
                 }
                 if (c.inputEof()) {
                     if (in.len() >= n) {
