@@ -305,6 +305,54 @@ class CoServerTest : FunSpec({
         }
     }
 
+    test("a handler gets every line a client sent before its reset, then the read fails with the reset, which is no error") {
+        coTest {
+            val errors = ConcurrentLinkedQueue<Throwable>()
+            val gate = CompletableDeferred<Unit>()
+            val accepted = CompletableDeferred<SuspendConnection>()
+            val lines = ConcurrentLinkedQueue<String>()
+            val ended = CompletableDeferred<Throwable>()
+            val server = netpollServer {
+                listen("tcp", "127.0.0.1:0")
+                onError = { _, e -> errors.add(e) }
+                handle { conn ->
+                    accepted.complete(conn)
+                    gate.await() // busy elsewhere: the lines and the reset arrive meanwhile
+                    try {
+                        while (true) lines.add(conn.readLine() ?: break)
+                        ended.complete(IllegalStateException("EOF instead of the reset"))
+                    } catch (e: Throwable) {
+                        ended.complete(e)
+                        throw e
+                    }
+                }
+            }
+            try {
+                val port = (server.address as InetSocketAddress).port
+                val conn = withContext(Dispatchers.IO) {
+                    LineClient(port).use { c ->
+                        val sent = (0 until 100).joinToString("") { "line $it\n" }
+                        c.socket.getOutputStream().write(sent.toByteArray())
+                        val conn = withTimeout(10.seconds) { accepted.await() }
+                        awaitTrue("the server buffered the lines") { conn.connection.inputLen() == sent.length }
+                        c.socket.setSoLinger(true, 0)
+                        conn
+                    } // RST
+                }
+                awaitTrue("the poller read the reset") { conn.connection.inputEof() }
+                gate.complete(Unit)
+                val e = withTimeout(10.seconds) { ended.await() }
+                lines.toList() shouldBe (0 until 100).map { "line $it" }
+                e.shouldBeInstanceOf<ConnectionClosedException>()
+                e.cause.shouldBeInstanceOf<io.netpoll.error.ConnectionResetException>()
+                awaitTrue("the connection is gone") { server.connections == 0 }
+                errors.shouldBeEmpty()
+            } finally {
+                server.shutdown(2.seconds)
+            }
+        }
+    }
+
     test("a handler that returns closes its connection; the server counts only open connections") {
         coTest {
             val server = netpollServer {
