@@ -17,15 +17,14 @@ internal class InputWait(private val c: NetConnection) : ByteWait {
         if (!c.isActive) {
             c.closedError()
         } else {
-            val r = bytesOutcome(n, { c.inputLen() }, { c.inputEof() }) {
+            // the end of input: after a FIN, false; after a reset behind the bytes, the closed error
+            bytesOutcome(n, { c.inputLen() }, { c.inputEof() }, { c.endOfInputError() ?: false }) {
                 when (c.pollDesc().check(PollDesc.READ)) {
                     PollDesc.ERR_TIMEOUT -> ReadTimeoutException()
                     PollDesc.ERR_CLOSING -> c.closedError()
                     else -> ByteWait.PENDING
                 }
             }
-            // the end of input: after a FIN, false; after a reset behind the bytes, the closed error
-            if (r == false) c.endOfInputError() ?: false else r
         }
 
     override fun waiting(n: Int) = needInput(n)
@@ -46,14 +45,21 @@ internal class InputWait(private val c: NetConnection) : ByteWait {
 
 /**
  * The middle of [InputWait.outcome], over any input (the Lincheck test of [ParkSlot] runs it over a
- * model one): `true` when [n] bytes are buffered, else `false` at the end of input, else [otherwise].
- * It looks at the bytes again after seeing the end of input: the poller appends the last bytes
- * before it sets the flag, so bytes that came just before the FIN are counted even when this runs
- * off the poller thread while they come (the wake-up of a read deadline moved into the past from
- * another thread runs it there).
+ * model one): `true` when [n] bytes are buffered, else [atEnd] at the end of input (`false`, or the
+ * error that ended it), else [otherwise]. It looks at the bytes again after seeing the end of input:
+ * the poller appends the last bytes before it sets the flag, so bytes that came just before the FIN
+ * are counted even when this runs off the poller thread while they come (the wake-up of a read
+ * deadline moved into the past from another thread runs it there). [atEnd] runs only inside the end
+ * of input's branch, so reads that find their bytes take no branch more than before it existed.
  */
-internal inline fun bytesOutcome(n: Int, len: () -> Int, eof: () -> Boolean, otherwise: () -> Any): Any = when {
+internal inline fun bytesOutcome(
+    n: Int,
+    len: () -> Int,
+    eof: () -> Boolean,
+    atEnd: () -> Any,
+    otherwise: () -> Any,
+): Any = when {
     len() >= n -> true
-    eof() -> len() >= n
+    eof() -> if (len() >= n) true else atEnd()
     else -> otherwise()
 }

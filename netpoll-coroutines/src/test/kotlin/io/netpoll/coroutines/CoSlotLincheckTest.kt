@@ -70,7 +70,7 @@ class CoSlotOps {
     private val job = Job()
     private val slot = ModelSlot(job, object : ByteWait {
         // InputWait's own order over the model input
-        override fun outcome(n: Int): Any = bytesOutcome(n, { arrived.get() - taken }, { ended }) { ByteWait.PENDING }
+        override fun outcome(n: Int): Any = bytesOutcome(n, { arrived.get() - taken }, { ended }, { false }) { ByteWait.PENDING }
         override fun waiting(n: Int) {}
         override fun done() {}
     })
