@@ -111,7 +111,11 @@ public interface Connection extends AutoCloseable {
     /** Shuts down the sending side (the peer reads EOF after the bytes already sent); reading goes on. */
     void shutdownOutput() throws java.io.IOException;
 
-    /** A blocking {@link InputStream} over {@link #reader()}; {@code read} returns -1 at EOF. */
+    /**
+     * A blocking {@link InputStream} over {@link #reader()}; {@code read} returns -1 at EOF (the peer's
+     * FIN). After a peer's reset it returns the bytes that came before it, then throws
+     * {@link io.netpoll.error.ConnectionClosedException} caused by the reset, as a socket's stream does.
+     */
     InputStream inputStream();
 
     /** An {@link OutputStream} over {@link #writer()}; {@code flush()} sends. */

@@ -208,14 +208,8 @@ class PeerCloseTest : FunSpec({
                 }
             }
         }.use { srv ->
-            val p = peer(srv.port)
-            p.getOutputStream().write(byteArrayOf(0, 0, 0, 42))
-            p.getOutputStream().flush()
-            awaitTrue("the server buffered the bytes") { srv.pool.bytesInUse() > 0 }
-            p.setSoLinger(true, 0)
-            p.close() // RST
+            sendThenReset(srv, byteArrayOf(0, 0, 0, 42), conn)
             val nc = conn.get() as NetConnection
-            awaitTrue("the poller read the reset") { nc.inputEof() }
             nc.inputError().shouldBeInstanceOf<ConnectionResetException>()
             nc.isActive.shouldBeTrue() // its input is not read yet
             busy.countDown()
@@ -227,6 +221,41 @@ class PeerCloseTest : FunSpec({
             awaitTrue("the connection closed") { cause.get() != null }
             cause.get().shouldBeInstanceOf<ConnectionResetException>()
             nc.closeCause().shouldBeInstanceOf<ConnectionResetException>()
+            awaitTrue("its buffers went back") { srv.pool.bytesInUse() == 0L }
+        }
+    }
+
+    test("the connection's InputStream returns the bytes that came before a peer's reset, then throws ConnectionClosedException caused by it") {
+        val busy = CountDownLatch(1)
+        val conn = AtomicReference<Connection>()
+        val got = java.io.ByteArrayOutputStream()
+        val end = AtomicReference<Throwable?>()
+        server(ConnTestKit.Exec.POOL) {
+            onPrepare { c -> conn.set(c) }
+            onConnect { c ->
+                busy.await(10, TimeUnit.SECONDS)
+                val inp = c.inputStream()
+                val buf = ByteArray(3) // several reads: the stream hands the bytes out in pieces
+                try {
+                    while (true) {
+                        val n = inp.read(buf)
+                        if (n < 0) break
+                        synchronized(got) { got.write(buf, 0, n) }
+                    }
+                    end.set(IllegalStateException("EOF instead of the reset"))
+                } catch (e: Throwable) {
+                    end.set(e)
+                }
+            }
+            onRequest { }
+        }.use { srv ->
+            sendThenReset(srv, "hello, world".toByteArray(), conn)
+            busy.countDown()
+            awaitTrue("the stream ended") { end.get() != null }
+            synchronized(got) { String(got.toByteArray()) } shouldBe "hello, world"
+            val e = end.get()
+            e.shouldBeInstanceOf<ConnectionClosedException>()
+            e.cause.shouldBeInstanceOf<ConnectionResetException>()
             awaitTrue("its buffers went back") { srv.pool.bytesInUse() == 0L }
         }
     }
@@ -246,13 +275,7 @@ class PeerCloseTest : FunSpec({
                 c.reader().skip(8)
             }
         }.use { srv ->
-            val p = peer(srv.port)
-            p.getOutputStream().write(byteArrayOf(1, 2, 3))
-            p.getOutputStream().flush()
-            awaitTrue("the server buffered the bytes") { srv.pool.bytesInUse() > 0 }
-            p.setSoLinger(true, 0)
-            p.close() // RST
-            awaitTrue("the poller read the reset") { (conn.get() as NetConnection).inputEof() }
+            sendThenReset(srv, byteArrayOf(1, 2, 3), conn)
             busy.countDown()
             awaitTrue("the connection closed") { cause.get() != null }
             cause.get().shouldBeInstanceOf<ConnectionResetException>()
@@ -314,4 +337,18 @@ private fun readPatternToEnd(r: io.netpoll.buffer.Reader, seen: AtomicLong, bad:
     } catch (e: Throwable) {
         return e
     }
+}
+
+/**
+ * A peer sends [bytes] to [srv] and resets once the server holds them; returns when the poller has
+ * read the reset on [conn] (its input ended, the bytes still unread).
+ */
+private fun sendThenReset(srv: ConnTestKit.Server, bytes: ByteArray, conn: AtomicReference<Connection>) {
+    val p = peer(srv.port)
+    p.getOutputStream().write(bytes)
+    p.getOutputStream().flush()
+    awaitTrue("the server buffered the bytes") { srv.pool.bytesInUse() > 0 }
+    p.setSoLinger(true, 0)
+    p.close() // RST
+    awaitTrue("the poller read the reset") { (conn.get() as NetConnection).inputEof() }
 }
