@@ -1,14 +1,12 @@
 package io.netpoll.conn;
 
 import io.netpoll.error.ConnectionClosedException;
-import io.netpoll.error.SyscallException;
 import io.netpoll.poll.PollDesc;
 import io.netpoll.poll.Poller;
 import io.netpoll.sys.Errno;
 import io.netpoll.sys.LibC;
 import io.netpoll.sys.Linux;
 import io.netpoll.sys.NativeBuffer;
-import io.netpoll.sys.Sockets;
 import io.netpoll.sys.Sys;
 
 import java.io.IOException;
@@ -34,8 +32,10 @@ import java.lang.invoke.VarHandle;
  * error. A read error that finds no unread input closes the connection at once. One that finds
  * unread input ends the input instead, as a FIN does, and keeps the error ({@link #inputError}): the
  * application reads the bytes, and the read that reaches their end closes the connection with the
- * error ({@link #endOfInputError}). A reset that comes while reading is paused is read when reading
- * resumes, behind the bytes the kernel still holds.
+ * error ({@link #endOfInputError}). A reset that comes while reading is paused on a full input is
+ * read when reading resumes, behind the bytes the kernel still holds; one that comes while it is
+ * paused on queued output closes the connection at once, through the send task that the event wakes
+ * (its write fails).
  *
  * <p>One link of {@link NetConnection}'s class chain (see there), after {@link ConnTimeouts}.
  */
@@ -99,9 +99,6 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
         if ((events & (Linux.EPOLLRDHUP | Linux.EPOLLERR | Linux.EPOLLHUP)) != 0) {
             peerClosing = true;
         }
-        if ((events & Linux.EPOLLERR) != 0 && pauseBits == PAUSE_OUTPUT_FULL) {
-            socketFailedWhilePaused();
-        }
         if ((events & (Linux.EPOLLIN | Linux.EPOLLRDHUP | Linux.EPOLLERR | Linux.EPOLLHUP)) != 0) {
             readReady();
         }
@@ -110,28 +107,6 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
     @Override
     public final void onPollerClosed(PollDesc pd) {
         closeWith(new ConnectionClosedException());
-    }
-
-    /**
-     * Poller thread: an error (a reset) arrived while reading is paused for queued output only, so no
-     * read will report it and the connection would linger until the queue drains, which it cannot do
-     * now: take the error and close now. (Paused on a full input, the application is still consuming:
-     * the error waits in the socket behind the bytes the kernel holds, for the read that resumes.)
-     */
-    private void socketFailedWhilePaused() {
-        if (!enter()) {
-            return;
-        }
-        try {
-            int err = Sockets.pendingError(fd);
-            if (err != 0) {
-                closeWith(Errno.exception("read", err));
-            }
-        } catch (SyscallException e) {
-            closeWith(e);
-        } finally {
-            leave();
-        }
     }
 
     /** Poller thread: the socket is readable (or was, while reading was paused). */

@@ -185,6 +185,36 @@ class PeerCloseTest : FunSpec({
         }
     }
 
+    test("a peer that floods an inline echo without reading, then resets, closes the connection paused on its queued output, with the reset as its cause") {
+        val cause = AtomicReference<Any?>()
+        val conn = AtomicReference<Connection>()
+        server(ConnTestKit.Exec.INLINE) {
+            onPrepare { c ->
+                conn.set(c)
+                c.addCloseCallback { cc -> cause.set(cc.closeCause() ?: "none") }
+            }
+            onRequest(ConnTestKit::rawEcho) // inline: it cannot wait, so reading pauses on queued output
+        }.use { srv ->
+            java.nio.channels.SocketChannel.open(java.net.InetSocketAddress("127.0.0.1", srv.port)).use { ch ->
+                ch.configureBlocking(false)
+                val chunk = java.nio.ByteBuffer.allocate(64 shl 10)
+                val end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10)
+                var idleSince = System.nanoTime()
+                // flood until the server stops taking bytes for 200 ms: its output is full, its reading paused
+                while (System.nanoTime() < end && System.nanoTime() - idleSince < 200_000_000L) {
+                    chunk.clear()
+                    if (ch.write(chunk) > 0) idleSince = System.nanoTime() else Thread.sleep(1)
+                }
+                val nc = conn.get() as NetConnection
+                (nc.pauseBits and NetConnection.PAUSE_OUTPUT_FULL != 0).shouldBeTrue()
+                ch.setOption(java.net.StandardSocketOptions.SO_LINGER, 0)
+            } // RST
+            awaitTrue("the connection closed") { cause.get() != null }
+            cause.get().shouldBeInstanceOf<ConnectionResetException>()
+            awaitTrue("its buffers went back") { srv.pool.bytesInUse() == 0L }
+        }
+    }
+
     test("bytes that came before a peer's reset are read first; the read at their end throws ConnectionClosedException caused by ConnectionResetException and closes the connection") {
         val busy = CountDownLatch(1)
         val reads = java.util.Collections.synchronizedList(ArrayList<Any?>())
