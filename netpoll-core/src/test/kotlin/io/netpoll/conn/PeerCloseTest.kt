@@ -189,10 +189,7 @@ class PeerCloseTest : FunSpec({
         val cause = AtomicReference<Any?>()
         val conn = AtomicReference<Connection>()
         server(ConnTestKit.Exec.INLINE) {
-            onPrepare { c ->
-                conn.set(c)
-                c.addCloseCallback { cc -> cause.set(cc.closeCause() ?: "none") }
-            }
+            recordClose(conn, cause)
             onRequest(ConnTestKit::rawEcho) // inline: it cannot wait, so reading pauses on queued output
         }.use { srv ->
             java.nio.channels.SocketChannel.open(java.net.InetSocketAddress("127.0.0.1", srv.port)).use { ch ->
@@ -221,10 +218,7 @@ class PeerCloseTest : FunSpec({
         val conn = AtomicReference<Connection>()
         val cause = AtomicReference<Any?>()
         server(ConnTestKit.Exec.POOL) {
-            onPrepare { c ->
-                conn.set(c)
-                c.addCloseCallback { cc -> cause.set(cc.closeCause() ?: "none") }
-            }
+            recordClose(conn, cause)
             onRequest { c ->
                 busy.await(10, TimeUnit.SECONDS) // the bytes stay unread until the poller has read the reset
                 for (i in 0 until 2) {
@@ -295,10 +289,7 @@ class PeerCloseTest : FunSpec({
         val conn = AtomicReference<Connection>()
         val cause = AtomicReference<Any?>()
         server(ConnTestKit.Exec.POOL) {
-            onPrepare { c ->
-                conn.set(c)
-                c.addCloseCallback { cc -> cause.set(cc.closeCause() ?: "none") }
-            }
+            recordClose(conn, cause)
             onRequest { c ->
                 busy.await(10, TimeUnit.SECONDS)
                 if (c.reader().len() < 8) return@onRequest // waits for a whole 8-byte message: never comes
@@ -381,4 +372,12 @@ private fun sendThenReset(srv: ConnTestKit.Server, bytes: ByteArray, conn: Atomi
     p.setSoLinger(true, 0)
     p.close() // RST
     awaitTrue("the poller read the reset") { (conn.get() as NetConnection).inputEof() }
+}
+
+/** Keeps each new connection in [conn] and, once it closes, its close cause (or "none") in [cause]. */
+private fun io.netpoll.EventLoop.Builder.recordClose(conn: AtomicReference<Connection>, cause: AtomicReference<Any?>) {
+    onPrepare { c ->
+        conn.set(c)
+        c.addCloseCallback { cc -> cause.set(cc.closeCause() ?: "none") }
+    }
 }
