@@ -9,15 +9,14 @@ import io.netpoll.poll.PollDesc
  * general wait, `SuspendConnection.awaitInput`), in the order the read contract gives: the closed
  * error once the connection is closed, whatever is buffered; `true` when the bytes are buffered
  * (bytes that came before a peer's FIN or reset are read first); at the end of input, `false` after
- * a FIN and the closed error caused by the reset after a reset (which closes the connection); then
- * the deadline and close flags of the poll descriptor.
+ * a FIN, or after a reset the closed error caused by it (and the connection closes); then the
+ * deadline and close flags of the poll descriptor.
  */
 internal class InputWait(private val c: NetConnection) : ByteWait {
     override fun outcome(n: Int): Any =
         if (!c.isActive) {
             c.closedError()
         } else {
-            // the end of input: after a FIN, false; after a reset behind the bytes, the closed error
             bytesOutcome(n, { c.inputLen() }, { c.inputEof() }, { c.endOfInputError() ?: false }) {
                 when (c.pollDesc().check(PollDesc.READ)) {
                     PollDesc.ERR_TIMEOUT -> ReadTimeoutException()

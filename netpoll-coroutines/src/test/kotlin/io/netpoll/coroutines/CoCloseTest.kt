@@ -19,6 +19,7 @@ import io.netpoll.error.EofException
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
+import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.asCoroutineDispatcher
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
@@ -193,70 +194,75 @@ class CoCloseTest : FunSpec({
     }
 
     test("a read off the poller, parked when the peer's bytes and then its RST arrive, gets the bytes; the next read throws ConnectionClosedException caused by the reset") {
-        val executor = Executors.newSingleThreadExecutor()
-        try {
-            coTest {
-                withConn { c ->
-                    val read = async(executor.asCoroutineDispatcher()) {
-                        c.conn.awaitReadable(8) // off the poller: the general wait
-                        val v = c.conn.readLong()
-                        val end = try {
-                            c.conn.awaitReadable(1)
-                        } catch (e: Throwable) {
-                            e
-                        }
-                        v to end
+        coTest {
+            withConn { c ->
+                val (v, end) = readDecidingAfter(c, read = {
+                    c.conn.awaitReadable(8) // off the poller: the general wait
+                    val v = c.conn.readLong()
+                    val end = try {
+                        c.conn.awaitReadable(1)
+                    } catch (e: Throwable) {
+                        e
                     }
-                    awaitTrue("the read parked") { c.rgState() != "NIL" }
-                    // the reader's thread is busy until the poller has read the reset, so the read
-                    // decides with the bytes and the reset both known
-                    val readerFree = CountDownLatch(1)
-                    executor.execute { readerFree.await(CoTestKit.WAIT_MS, TimeUnit.MILLISECONDS) }
+                    v to end
+                }) {
+                    // the read decides with the bytes and the reset both known
                     c.send(ByteArray(8) { (it + 1).toByte() })
                     c.peer.setSoLinger(true, 0)
                     c.peer.close() // RST after the bytes
                     awaitTrue("the poller read the reset") { c.conn.connection.inputEof() }
-                    readerFree.countDown()
-                    val (v, end) = read.await()
-                    v shouldBe 0x0102030405060708L
-                    end.shouldBeInstanceOf<ConnectionClosedException>()
-                    end.cause.shouldBeInstanceOf<ConnectionResetException>()
                 }
+                v shouldBe 0x0102030405060708L
+                end.shouldBeInstanceOf<ConnectionClosedException>()
+                end.cause.shouldBeInstanceOf<ConnectionResetException>()
             }
-        } finally {
-            executor.shutdownNow()
         }
     }
 
     test("a read woken by bytes that decides after a local close throws ConnectionClosedException, never true over input the close took") {
-        val executor = Executors.newSingleThreadExecutor()
-        try {
-            coTest {
-                withConn { c ->
-                    val read = async(executor.asCoroutineDispatcher()) {
-                        try {
-                            c.conn.awaitReadable(8) // off the poller: the general wait
-                        } catch (e: Throwable) {
-                            e
-                        }
+        coTest {
+            withConn { c ->
+                val r = readDecidingAfter(c, read = {
+                    try {
+                        c.conn.awaitReadable(8) // off the poller: the general wait
+                    } catch (e: Throwable) {
+                        e
                     }
-                    awaitTrue("the read parked") { c.rgState() != "NIL" }
-                    // The reader's thread is busy until the close, so the read, woken by the bytes
-                    // or by the close, decides after the close.
-                    val readerFree = CountDownLatch(1)
-                    executor.execute { readerFree.await(CoTestKit.WAIT_MS, TimeUnit.MILLISECONDS) }
+                }) {
+                    // woken by the bytes or by the close, the read decides after the close
                     c.send(ByteArray(8) { it.toByte() })
                     c.awaitBuffered(8)
                     c.conn.close()
-                    readerFree.countDown()
-                    val r = read.await()
-                    r.shouldBeInstanceOf<ConnectionClosedException>()
-                    r.cause.shouldBeNull()
-                    shouldThrow<ConnectionClosedException> { c.conn.readInt() }
                 }
+                r.shouldBeInstanceOf<ConnectionClosedException>()
+                r.cause.shouldBeNull()
+                shouldThrow<ConnectionClosedException> { c.conn.readInt() }
             }
-        } finally {
-            executor.shutdownNow()
         }
     }
 })
+
+/**
+ * Runs [read] on a reader thread of its own (off the poller: the general wait) and waits until it
+ * parks; then keeps that thread busy while [meanwhile] runs, so that the read, whatever wakes it,
+ * decides only after [meanwhile] is done. Returns what [read] returned.
+ */
+private suspend fun <T> readDecidingAfter(c: CoTestKit.TestConn, read: suspend () -> T, meanwhile: suspend () -> Unit): T {
+    val executor = Executors.newSingleThreadExecutor()
+    try {
+        return coroutineScope {
+            val result = async(executor.asCoroutineDispatcher()) { read() }
+            awaitTrue("the read parked") { c.rgState() != "NIL" }
+            val readerFree = CountDownLatch(1)
+            executor.execute { readerFree.await(CoTestKit.WAIT_MS, TimeUnit.MILLISECONDS) }
+            try {
+                meanwhile()
+            } finally {
+                readerFree.countDown()
+            }
+            result.await()
+        }
+    } finally {
+        executor.shutdownNow()
+    }
+}
