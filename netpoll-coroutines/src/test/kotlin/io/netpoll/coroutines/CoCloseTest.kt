@@ -252,7 +252,9 @@ private suspend fun <T> readDecidingAfter(c: CoTestKit.TestConn, read: suspend (
     try {
         return coroutineScope {
             val result = async(executor.asCoroutineDispatcher()) { read() }
-            awaitTrue("the read parked") { c.rgState() != "NIL" }
+            // the waiter stored, not just WAIT: in WAIT the reader thread is still deciding and could
+            // see the bytes before meanwhile's close (CI saw `true` that way)
+            awaitTrue("the read parked") { c.rgState().startsWith("ContinuationWaiter") }
             val readerFree = CountDownLatch(1)
             executor.execute { readerFree.await(CoTestKit.WAIT_MS, TimeUnit.MILLISECONDS) }
             try {
