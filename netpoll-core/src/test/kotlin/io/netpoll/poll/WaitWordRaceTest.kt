@@ -129,9 +129,13 @@ class WaitWordRaceTest : FunSpec({
                     woke.set(System.nanoTime())
                 }
                 t.start()
-                // arm a near deadline, then move it away before it fires: the old timer is stale
-                pd.setDeadline(PollDesc.READ, System.nanoTime() + 2_000_000)
-                pd.setDeadline(PollDesc.READ, System.nanoTime() + 3_600_000_000_000)
+                // arm a near deadline, then move it away before it fires: the old timer is stale. Under
+                // the descriptor's lock, which its timer takes too: a test thread descheduled between
+                // the two calls for longer than 2 ms must not let the first deadline expire
+                synchronized(pd) {
+                    pd.setDeadline(PollDesc.READ, System.nanoTime() + 2_000_000)
+                    pd.setDeadline(PollDesc.READ, System.nanoTime() + 3_600_000_000_000)
+                }
                 Thread.sleep(5)
                 t.isAlive shouldBe true
                 // remove it entirely, then set a past deadline: wakes at once
