@@ -18,13 +18,17 @@ import java.util.concurrent.atomic.AtomicReference
 
 /** Graceful shutdown: in-flight requests are answered, the report counts idle / drained / forced. */
 class GracefulShutdownTest : FunSpec({
-    /** Handles one 4-byte request at a time, slowly, answering with the request plus one. */
-    fun slowHandler(started: AtomicInteger, millis: Long) = io.netpoll.OnRequest { c ->
+    /**
+     * Handles one 4-byte request at a time, answering with the request plus one; each request waits
+     * for [go] first (bounded), then takes [millis].
+     */
+    fun slowHandler(started: AtomicInteger, go: CountDownLatch, millis: Long) = io.netpoll.OnRequest { c ->
         val r = c.reader()
         while (r.len() >= 4) {
             val v = r.readInt()
             r.release()
             started.incrementAndGet()
+            go.await(10, TimeUnit.SECONDS)
             Thread.sleep(millis)
             c.writer().writeInt(v + 1)
             c.writer().flush()
@@ -42,8 +46,12 @@ class GracefulShutdownTest : FunSpec({
         val idle = 8
         val perClient = 3
         val started = AtomicInteger()
+        // the busy handlers wait until shutdown has counted them: with requests of fixed length, a test
+        // thread slowed down on a loaded machine could let one connection finish all its requests
+        // first, and it would count as idle
+        val go = CountDownLatch(1)
         val srv = server(Exec.POOL, poolThreads = inFlight + 4) {
-            onRequest(slowHandler(started, 50))
+            onRequest(slowHandler(started, go, 50))
         }
         val busyPeers = (0 until inFlight).map { peer(srv.port) }
         val idlePeers = (0 until idle).map { peer(srv.port) }
@@ -56,12 +64,13 @@ class GracefulShutdownTest : FunSpec({
         awaitTrue("every handler has started its first request") { started.get() >= inFlight }
         Thread.sleep(50) // idle connections' first (empty) pass is long over
         val (stopper, report) = shutdownAsync(srv, Duration.ofSeconds(5))
+        for (p in idlePeers) p.getInputStream().read() shouldBe -1 // closed at once: shutdown has counted
+        go.countDown()
         for ((i, p) in busyPeers.withIndex()) {
             val inp = DataInputStream(p.getInputStream())
             repeat(perClient) { k -> inp.readInt() shouldBe i * 100 + k + 1 }
             inp.read() shouldBe -1 // then the server closed it
         }
-        for (p in idlePeers) p.getInputStream().read() shouldBe -1
         stopper.join(10_000)
         val r = report.get()
         println("graceful shutdown report: $r")

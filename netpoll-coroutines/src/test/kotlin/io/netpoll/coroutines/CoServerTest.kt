@@ -24,7 +24,6 @@ import kotlinx.coroutines.Job
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.cancel
-import kotlinx.coroutines.delay
 import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeout
 import java.io.BufferedReader
@@ -76,8 +75,8 @@ class CoServerTest : FunSpec({
     }
 
     /**
-     * Handlers by the first line: "idle" waits for input; "busy" works 500 ms (not reading), then
-     * answers and returns; "stuck" never returns. Each records how it ended.
+     * Handlers by the first line: "idle" waits for input; "busy" works (not reading) until the test
+     * [release]s it, then answers and returns; "stuck" never returns. Each records how it ended.
      */
     class ShutdownScenario {
         val started = ConcurrentHashMap<String, CompletableDeferred<SuspendConnection>>().apply {
@@ -87,6 +86,12 @@ class CoServerTest : FunSpec({
         val ended = ConcurrentHashMap<String, Any>()
         val ran = ConcurrentLinkedQueue<String>()
         val errors = ConcurrentLinkedQueue<Throwable>()
+        /**
+         * Ends the busy handler's work. The test completes it once the idle connection is closed, which
+         * shutdown does only after it has counted the handlers: a work of fixed length could end first on
+         * a slow machine, and the busy handler would count as idle.
+         */
+        val release = CompletableDeferred<Unit>()
 
         fun NetpollServerBuilder.configure() {
             listen("tcp", "127.0.0.1:0")
@@ -100,7 +105,7 @@ class CoServerTest : FunSpec({
                     when (cmd) {
                         "idle" -> conn.readLine()
                         "busy" -> {
-                            delay(500.milliseconds)
+                            release.await()
                             conn.output.writeString("done\n")
                             conn.flush()
                         }
@@ -137,6 +142,7 @@ class CoServerTest : FunSpec({
             val shutdown = async(start = CoroutineStart.UNDISPATCHED) { server.shutdown(grace = 1500.milliseconds) }
             withContext(Dispatchers.IO) {
                 idle.readEof().shouldBeTrue() // closed at once, during the grace period
+                sc.release.complete(Unit)
                 newConnectionRefused(port).shouldBeTrue()
                 busy.readLine() shouldBe "done" // the busy handler finished within grace, its output flushed
                 busy.readEof().shouldBeTrue()
@@ -168,6 +174,7 @@ class CoServerTest : FunSpec({
             scope.cancel()
             withContext(Dispatchers.IO) {
                 idle.readEof().shouldBeTrue()
+                sc.release.complete(Unit)
                 newConnectionRefused(port).shouldBeTrue()
                 busy.readLine() shouldBe "done"
                 busy.readEof().shouldBeTrue()
