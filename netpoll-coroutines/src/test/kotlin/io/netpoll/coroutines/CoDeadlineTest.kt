@@ -345,8 +345,6 @@ class CoDeadlineTest : FunSpec({
     test("moving the write deadline later or clearing it while a flush is suspended takes effect; moving it into the past fails the flush") {
         coTest {
             withConn(peerReceiveBuffer = 4096) { c ->
-                val first = now() + MOVABLE
-                c.conn.writeDeadline = first
                 val outcome = AtomicReference<Throwable?>()
                 val (job, written) = flushUntilSuspended(c) {
                     try {
@@ -355,6 +353,11 @@ class CoDeadlineTest : FunSpec({
                         outcome.set(e)
                     }
                 }
+                job.isActive.shouldBeTrue()
+                // set while suspended (filling the socket first can take longer than MOVABLE on a
+                // loaded machine): the setter wakes the flush, which waits on with the new deadline
+                val first = now() + MOVABLE
+                c.conn.writeDeadline = first
                 job.isActive.shouldBeTrue()
                 c.conn.writeDeadline = now() + 1.hours // later
                 waitPast(first)
