@@ -256,7 +256,14 @@ private suspend fun <T> readDecidingAfter(c: CoTestKit.TestConn, read: suspend (
             // see the bytes before meanwhile's close (CI saw `true` that way)
             awaitTrue("the read parked") { c.rgState().startsWith("ContinuationWaiter") }
             val readerFree = CountDownLatch(1)
-            executor.execute { readerFree.await(CoTestKit.WAIT_MS, TimeUnit.MILLISECONDS) }
+            val readerHeld = CountDownLatch(1)
+            executor.execute {
+                readerHeld.countDown()
+                readerFree.await(CoTestKit.WAIT_MS, TimeUnit.MILLISECONDS)
+            }
+            // the reader thread runs this only once the read has returned from its suspension: a wake-up
+            // between storing the waiter and suspending would resume the read there and then
+            check(readerHeld.await(CoTestKit.WAIT_MS, TimeUnit.MILLISECONDS)) { "the reader thread was never free" }
             try {
                 meanwhile()
             } finally {

@@ -123,9 +123,14 @@ object CoTestKit {
         /** The read word's state (`NIL`, `READY`, `WAIT`, or the parked waiter), read on the poller thread. */
         fun rgState(): String = onPoller(poller) { pd.rg.toString() }
 
-        /** Waits (bounded) until the connection has at least [n] unread bytes in its input buffer. */
-        suspend fun awaitBuffered(n: Int) = awaitTrue("$n bytes buffered (have ${conn.connection.inputLen()})") {
-            conn.connection.inputLen() >= n
+        /**
+         * Waits (bounded) until the connection has at least [n] unread bytes in its input buffer, and
+         * until the poller has finished the read round that buffered them (which wakes a reader after
+         * the bytes are counted): a read the test starts next cannot be woken by that round.
+         */
+        suspend fun awaitBuffered(n: Int) {
+            awaitTrue("$n bytes buffered (have ${conn.connection.inputLen()})") { conn.connection.inputLen() >= n }
+            onPoller(poller) { }
         }
 
         override fun close() {
