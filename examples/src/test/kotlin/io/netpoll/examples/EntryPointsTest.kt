@@ -27,7 +27,7 @@ class EntryPointsTest : FunSpec({
 
     test("http PORT serves GET /plaintext") {
         start("http", "0").use { c ->
-            rawSocket(port(c, "http")).use { s ->
+            rawSocket(port(c, "http"), 30.seconds).use { s ->
                 s.getOutputStream().write("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n".toByteArray())
                 readHttpResponse(s.getInputStream()).text shouldBe "Hello, World!"
             }
@@ -36,7 +36,7 @@ class EntryPointsTest : FunSpec({
 
     test("resp PORT answers PING") {
         start("resp", "0").use { c ->
-            rawSocket(port(c, "resp")).use { s ->
+            rawSocket(port(c, "resp"), 30.seconds).use { s ->
                 s.getOutputStream().write("PING\r\n".toByteArray())
                 String(s.getInputStream().readNBytes(7)) shouldBe "+PONG\r\n"
             }
@@ -45,7 +45,7 @@ class EntryPointsTest : FunSpec({
 
     test("framed-echo PORT echoes a frame") {
         start("framed-echo", "0").use { c ->
-            rawSocket(port(c, "framed-echo")).use { s ->
+            rawSocket(port(c, "framed-echo"), 30.seconds).use { s ->
                 val f = ByteBuffer.allocate(9).putInt(5).put("hello".toByteArray()).array()
                 s.getOutputStream().write(f)
                 s.getInputStream().readNBytes(9).contentEquals(f) shouldBe true

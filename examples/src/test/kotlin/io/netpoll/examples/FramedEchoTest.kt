@@ -112,7 +112,7 @@ class FramedEchoTest : FunSpec({
     test("frameSize on arbitrary bytes in arbitrary pieces: no exception, no hang, never more than one frame buffered to decide") {
         val limit = 100
         checkAll(PropTestConfig(iterations = 1000, seed = 5), fuzzInput(listOf("\u0000\u0000\u0000", "\u0000", "\u0064", "\u0065", "\u00ff", "abc")), pieceSizes) { bytes, sizes ->
-            Bounded.run(2.seconds) {
+            Bounded.run(15.seconds) {
                 feed(bytes, sizes) { buf ->
                     when (val n = FramedEcho.frameSize(buf, limit)) {
                         FramedEcho.NEED_MORE -> {
@@ -132,7 +132,7 @@ class FramedEchoTest : FunSpec({
 
     test("valid frames split at arbitrary points come out as the same frames") {
         checkAll(PropTestConfig(iterations = 300, seed = 6), Arb.list(Arb.byteArray(Arb.int(0..300), Arb.byte()), 1..10), pieceSizes) { payloads, sizes ->
-            Bounded.run(2.seconds) {
+            Bounded.run(15.seconds) {
                 val got = ArrayList<List<Byte>>()
                 feed(payloads.map { frame(it) }.reduce { a, b -> a + b }, sizes) { buf ->
                     when (val n = FramedEcho.frameSize(buf, 300)) {

@@ -85,7 +85,7 @@ class HttpParserTest : FunSpec({
         )
         val maxHead = 256
         checkAll(PropTestConfig(iterations = 1500, seed = 4242), fuzzInput(fragments), pieceSizes) { bytes, sizes ->
-            Bounded.run(2.seconds) {
+            Bounded.run(15.seconds) {
                 val p = HttpParser(maxHead, 64)
                 feed(bytes, sizes) { buf ->
                     when (p.parse(buf)) {
@@ -127,7 +127,7 @@ class HttpParserTest : FunSpec({
             (sb.toString().toByteArray(Charsets.ISO_8859_1) + body) to Parsed(method, "/$path", keepAlive, body.size.toLong())
         }
         checkAll(PropTestConfig(iterations = 500, seed = 7), Arb.list(request, 1..8), pieceSizes) { reqs, sizes ->
-            Bounded.run(2.seconds) {
+            Bounded.run(15.seconds) {
                 val bytes = reqs.map { it.first }.reduce { a, b -> a + b }
                 val got = ArrayList<Parsed>()
                 val p = HttpParser()

@@ -135,7 +135,7 @@ class HttpServerTest : FunSpec({
 
     run {
         test("wrk: keep-alive load: zero non-2xx responses and zero socket errors").config(enabledOrReasonIf = Tools.need("wrk")) {
-            val r = runTool("wrk", "-t1", "-c16", "-d2s", "--timeout", "2s", "$url/plaintext", timeout = 30.seconds)
+            val r = runTool("wrk", "-t1", "-c16", "-d2s", "--timeout", "10s", "$url/plaintext", timeout = 30.seconds)
             wrkOk(r) shouldBeGreaterThan 1000L
         }
 
@@ -152,7 +152,7 @@ class HttpServerTest : FunSpec({
                     request = function() return req end
                     """.trimIndent(),
                 )
-                val r = runTool("wrk", "-t1", "-c16", "-d2s", "--timeout", "2s", "-s", script.path, "$url/plaintext", timeout = 30.seconds)
+                val r = runTool("wrk", "-t1", "-c16", "-d2s", "--timeout", "10s", "-s", script.path, "$url/plaintext", timeout = 30.seconds)
                 wrkOk(r) shouldBeGreaterThan 16_000L
             } finally {
                 script.delete()
@@ -198,7 +198,7 @@ class HttpServerTest : FunSpec({
             (HttpResponses.refreshes() - before) shouldBeLessThanOrEqual seconds
             // and the next second brings a new date (bounded wait)
             val first = dates.last()
-            eventually(3.seconds, "a new Date") {
+            eventually(5.seconds, "a new Date") {
                 rawSocket(port).use { s ->
                     s.getOutputStream().write(get)
                     readHttpResponse(s.getInputStream()).header("Date") != first
@@ -293,7 +293,7 @@ class HttpServerTest : FunSpec({
             }
         }
 
-        test("misbehaving: a slowloris trickling one byte a second is cut off after the idle timeout's length with 408") {
+        test("misbehaving: a slowloris trickling four bytes a second is cut off after the idle timeout's length with 408") {
             goodClient().use { good ->
                 val baseline = loop.connections()
                 rawSocket(port, 10.seconds).use { s ->
@@ -304,7 +304,7 @@ class HttpServerTest : FunSpec({
                             for (c in head) {
                                 s.getOutputStream().write(c.code)
                                 s.getOutputStream().flush()
-                                Thread.sleep(1000)
+                                Thread.sleep(250) // each byte well inside the 2 s idle timeout, even from a slowed thread
                             }
                         } catch (e: SocketException) {
                             // the server closed: expected

@@ -95,7 +95,7 @@ class RespParserTest : FunSpec({
         )
         val limits = RespLimits(maxInline = 128, maxArgs = 16, maxBulk = 64, maxCommand = 512)
         checkAll(PropTestConfig(iterations = 1500, seed = 99), fuzzInput(fragments), pieceSizes) { bytes, sizes ->
-            Bounded.run(2.seconds) {
+            Bounded.run(15.seconds) {
                 val p = RespParser(limits)
                 feed(bytes, sizes) { buf ->
                     when (p.parse(buf)) {
@@ -139,7 +139,7 @@ class RespParserTest : FunSpec({
             }
         }
         checkAll(PropTestConfig(iterations = 500, seed = 3), Arb.list(command, 1..10), pieceSizes) { cmds, sizes ->
-            Bounded.run(2.seconds) {
+            Bounded.run(15.seconds) {
                 val bytes = cmds.map { it.first }.reduce { a, b -> a + b }
                 val got = ArrayList<List<String>>()
                 val p = RespParser()

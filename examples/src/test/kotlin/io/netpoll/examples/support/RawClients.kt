@@ -92,7 +92,12 @@ class GoodClient(
     }
 
     init {
-        assertProgress(1) // connected and answered once before the test goes on
+        try {
+            assertProgress(1) // connected and answered once before the test goes on
+        } catch (t: Throwable) {
+            running = false // use {} never gets this object: stop the thread here
+            throw t
+        }
     }
 
     private fun loop() {
