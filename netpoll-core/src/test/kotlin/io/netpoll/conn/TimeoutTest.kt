@@ -287,9 +287,9 @@ class TimeoutTest : FunSpec({
                 Thread.sleep(150)
             }
             conn.get().setIdleTimeout(Duration.ofMillis(1000))
-            // 0.4 of the timeout in silence: an idle count from before the call (750 ms of traffic, no
+            // half the timeout in silence: an idle count from before the call (750 ms of traffic, no
             // stamp) would have closed it
-            Thread.sleep(400)
+            Thread.sleep(500)
             cause.get() shouldBe null
             // traffic every 50 ms for 2 s keeps it open
             echoEvery50ms(p, 2000)

@@ -8,6 +8,7 @@ import io.kotest.matchers.types.shouldBeInstanceOf
 import io.kotest.matchers.types.shouldNotBeInstanceOf
 import io.netpoll.coroutines.CoTestKit.SHORT
 import io.netpoll.coroutines.CoTestKit.TestConn
+import io.netpoll.coroutines.CoTestKit.awaitTrue
 import io.netpoll.coroutines.CoTestKit.coTest
 import io.netpoll.coroutines.CoTestKit.flushUntilSuspended
 import io.netpoll.coroutines.CoTestKit.launchNow
@@ -355,9 +356,10 @@ class CoDeadlineTest : FunSpec({
                 }
                 job.isActive.shouldBeTrue()
                 // set while suspended (filling the socket first can take longer than MOVABLE on a
-                // loaded machine): the setter wakes the flush, which waits on with the new deadline
+                // loaded machine): the setter wakes the flush, which parks again under the new deadline
                 val first = now() + MOVABLE
                 c.conn.writeDeadline = first
+                awaitTrue("the flush parked again under the first deadline") { c.conn.connection.sender().room.hasWaiter() }
                 job.isActive.shouldBeTrue()
                 c.conn.writeDeadline = now() + 1.hours // later
                 waitPast(first)

@@ -126,7 +126,7 @@ object CoTestKit {
         /**
          * Waits (bounded) until the connection has at least [n] unread bytes in its input buffer, and
          * until the poller has finished the read round that buffered them (which wakes a reader after
-         * the bytes are counted): a read the test starts next cannot be woken by that round.
+         * the bytes are counted): a read the test starts next cannot be resumed by that round's wake.
          */
         suspend fun awaitBuffered(n: Int) {
             awaitTrue("$n bytes buffered (have ${conn.connection.inputLen()})") { conn.connection.inputLen() >= n }
