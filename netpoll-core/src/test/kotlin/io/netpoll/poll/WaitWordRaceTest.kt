@@ -121,7 +121,7 @@ class WaitWordRaceTest : FunSpec({
 
     test("deadline reset while parked: a stale timer does nothing and the final deadline wakes it") {
         Poller("race-deadline").use { poller ->
-            repeat(200) { i ->
+            repeat(100) { i ->
                 val pd = PollDesc(-1, poller, i + 1, PollDesc.WAKE_WAITERS)
                 val woke = AtomicLong(0)
                 val t = Thread {
@@ -129,11 +129,13 @@ class WaitWordRaceTest : FunSpec({
                     woke.set(System.nanoTime())
                 }
                 t.start()
-                // arm a near deadline, then move it away before it fires: the old timer is stale. Under
-                // the descriptor's lock, which its timer takes too: a test thread descheduled between
-                // the two calls for longer than 2 ms must not let the first deadline expire
+                // arm a near deadline, let its timer fire, and move the deadline away before the timer
+                // can act: it fires while this thread holds the descriptor's lock, which the timer takes
+                // too, so it finds the deadline moved (stale) when it gets the lock. 20 ms: the first
+                // call must not find its deadline already passed, even on a loaded machine
                 synchronized(pd) {
-                    pd.setDeadline(PollDesc.READ, System.nanoTime() + 2_000_000)
+                    pd.setDeadline(PollDesc.READ, System.nanoTime() + 20_000_000)
+                    Thread.sleep(if (i % 2 == 0) 25 else 0) // every other round the timer is cancelled in time instead
                     pd.setDeadline(PollDesc.READ, System.nanoTime() + 3_600_000_000_000)
                 }
                 Thread.sleep(5)
