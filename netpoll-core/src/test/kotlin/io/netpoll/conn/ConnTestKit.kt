@@ -160,6 +160,28 @@ object ConnTestKit {
     /** Deterministic stream content: the byte at stream offset [i]. */
     fun patternByte(i: Long): Byte = ((i * 31 + (i ushr 8)) % 251).toByte()
 
+    /** [n] bytes of the pattern, from stream offset [from]. */
+    fun pattern(from: Long, n: Int): ByteArray = ByteArray(n) { patternByte(from + it) }
+
+    /** Reads a stream that should carry [patternByte] from offset 0: [got] bytes so far, [bad] of them wrong. */
+    class PatternCheck {
+        var got = 0L
+        var bad = 0
+        private val buf = ByteArray(64 shl 10)
+
+        /** One read of at most [max] bytes; returns what read(2) returned (-1 at EOF; a reset is EOF too). */
+        fun read(inp: InputStream, max: Int = buf.size): Int {
+            val n = try {
+                inp.read(buf, 0, minOf(max, buf.size))
+            } catch (e: java.net.SocketException) {
+                -1
+            }
+            for (k in 0 until n) if (buf[k] != patternByte(got + k)) bad++
+            if (n > 0) got += n
+            return n
+        }
+    }
+
     /** The open-files soft limit of this JVM, from /proc/self/limits. */
     fun openFilesLimit(): Long {
         val line = java.io.File("/proc/self/limits").readLines().first { it.startsWith("Max open files") }

@@ -38,10 +38,10 @@ class FlushRoomTest : FunSpec({
             }
         }.use { w ->
             w.peer().use { p ->
-                val check = readWithStalls(p.getInputStream(), total) { w.writerWaits() }
+                val (check, stalls) = readWithStalls(p.getInputStream(), total) { w.writerWaits() }
                 w.done.await(10, TimeUnit.SECONDS).shouldBeTrue()
                 w.failure.get() shouldBe null
-                (check.stalls > 0).shouldBeTrue() // flushes did wait for room
+                (stalls > 0).shouldBeTrue() // flushes did wait for room
                 overLimit.get() shouldBe 0
                 check.bad shouldBe 0
                 check.got shouldBe total
@@ -80,7 +80,7 @@ class FlushRoomTest : FunSpec({
                 }
                 mover.start()
                 try {
-                    val check = readWithStalls(p.getInputStream(), total) { w.writerWaits() }
+                    val (check, _) = readWithStalls(p.getInputStream(), total) { w.writerWaits() }
                     w.done.await(10, TimeUnit.SECONDS).shouldBeTrue()
                     w.failure.get() shouldBe null
                     check.bad shouldBe 0
@@ -108,7 +108,7 @@ class FlushRoomTest : FunSpec({
                 w.conn.get().close()
                 w.done.await(10, TimeUnit.SECONDS).shouldBeTrue()
                 w.failure.get().shouldBeInstanceOf<ConnectionClosedException>()
-                val check = PatternCheck()
+                val check = ConnTestKit.PatternCheck()
                 while (check.read(p.getInputStream(), 64 shl 10) >= 0) { /* to EOF */ }
                 check.bad shouldBe 0
                 awaitTrue("its buffers went back") { w.srv.pool.bytesInUse() == 0L }
@@ -151,44 +151,25 @@ private class Writing(limit: Long, write: (Connection) -> Unit) : AutoCloseable 
 /**
  * Reads [total] bytes of the pattern from [inp], stopping to read after every 2 MiB until
  * [writerWaits] holds (at most 2 s each time), so that the kernel's buffers fill and the writer's
- * flushes wait for room (the last 8 MiB are read straight through). Returns the check, with [PatternCheck.stalls] counting the stops that saw it wait.
+ * flushes wait for room (the last 8 MiB are read straight through). Returns the check and how many
+ * stops saw the writer wait.
  */
-private fun readWithStalls(inp: InputStream, total: Long, writerWaits: () -> Boolean): PatternCheck {
-    val check = PatternCheck()
+private fun readWithStalls(inp: InputStream, total: Long, writerWaits: () -> Boolean): Pair<ConnTestKit.PatternCheck, Int> {
+    val check = ConnTestKit.PatternCheck()
+    var stalls = 0
     var nextStall = 2L shl 20
     while (check.got < total) {
         // (only while more is left than the kernel's buffers hold: else the writer is done, not waiting)
         if (check.got >= nextStall && total - check.got > 8L shl 20) {
             nextStall += 2L shl 20
-            if (ConnTestKit.eventually(2000) { writerWaits() }) check.stalls++
+            if (ConnTestKit.eventually(2000) { writerWaits() }) stalls++
         }
         if (check.read(inp, 32 shl 10) < 0) break
     }
-    return check
+    return check to stalls
 }
 
 /** Writes [n] bytes of [ConnTestKit.patternByte] starting at stream offset [from] (not flushed). */
 private fun writePattern(c: Connection, from: Long, n: Int) {
-    val b = ByteArray(n) { ConnTestKit.patternByte(from + it) }
-    c.writer().writeBinary(b)
-}
-
-/** Reads a stream that should carry [ConnTestKit.patternByte] from offset 0, counting mismatches. */
-private class PatternCheck {
-    var got = 0L
-    var bad = 0
-    var stalls = 0
-    private val buf = ByteArray(64 shl 10)
-
-    /** One read of at most [max] bytes; returns what read(2) returned (-1 at EOF; a reset is EOF too). */
-    fun read(inp: InputStream, max: Int): Int {
-        val n = try {
-            inp.read(buf, 0, minOf(max, buf.size))
-        } catch (e: java.net.SocketException) {
-            -1
-        }
-        for (k in 0 until n) if (buf[k] != ConnTestKit.patternByte(got + k)) bad++
-        if (n > 0) got += n
-        return n
-    }
+    c.writer().writeBinary(ConnTestKit.pattern(from, n))
 }

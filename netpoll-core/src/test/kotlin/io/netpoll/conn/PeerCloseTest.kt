@@ -39,7 +39,7 @@ class PeerCloseTest : FunSpec({
         }.use { srv ->
             peer(srv.port).use { p ->
                 val out = p.getOutputStream()
-                out.write(ByteArray(total) { ConnTestKit.patternByte(it.toLong()) })
+                out.write(ConnTestKit.pattern(0, total))
                 p.shutdownOutput()
                 val answer = String(ConnTestKit.readToEof(p)) // the answer, then EOF: the server closed
                 answer shouldBe "got $total"
@@ -167,7 +167,7 @@ class PeerCloseTest : FunSpec({
             onRequest { }
         }.use { srv ->
             val p = peer(srv.port)
-            p.getOutputStream().write(ByteArray(1 shl 20) { ConnTestKit.patternByte(it.toLong()) }) // past the cap: reading pauses
+            p.getOutputStream().write(ConnTestKit.pattern(0, 1 shl 20)) // past the cap: reading pauses
             awaitTrue("the server paused at the cap") { srv.pool.bytesInUse() >= 256 shl 10 }
             p.setSoLinger(true, 0)
             p.close() // RST: what the peer's kernel had not sent yet is gone, what ours holds is not
