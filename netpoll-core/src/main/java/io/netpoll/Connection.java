@@ -51,8 +51,11 @@ import java.time.Instant;
  * reset keeps the bytes that came before it, as a FIN does: they are read first, and the read that
  * needs more than is left throws {@code ConnectionClosedException} caused by
  * {@link io.netpoll.error.ConnectionResetException} and closes the connection with that cause
- * ({@code onRequest} handlers: once a pass leaves them unconsumed). A reset with nothing unread, or
- * a write that the reset fails, closes the connection at once.
+ * ({@code onRequest} handlers: once a pass leaves them unconsumed). A reset with nothing unread
+ * closes the connection at once. A write that fails (a reset, or the socket shut down) ends the
+ * output only: {@code flush()} throws the write's error ({@link io.netpoll.error.ConnectionResetException}
+ * for a reset) then and on every later call, unsent output is discarded, and the input stays
+ * readable to its end, as above; when it has ended and all of it was read, the connection closes at once.
  *
  * <p><b>Threads.</b> One thread reads and one thread writes at a time; {@code close()}, deadlines
  * and timeouts may be set from any thread.

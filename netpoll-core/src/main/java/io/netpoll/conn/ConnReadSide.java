@@ -34,8 +34,13 @@ import java.lang.invoke.VarHandle;
  * application reads the bytes, and the read that reaches their end closes the connection with the
  * error ({@link #endOfInputError}). A reset that comes while reading is paused on a full input is
  * read when reading resumes, behind the bytes the kernel still holds; one that comes while it is
- * paused on queued output closes the connection at once, through the send task that the event wakes
- * (its write fails).
+ * paused on queued output fails the send task that the event wakes, which discards the queue and
+ * resumes reading, so the reset is read behind the bytes too.
+ *
+ * <p><b>A failed write</b> ends the output but not the input ({@link #writeFailed}): the connection
+ * closes at once only if the input has ended and nothing of it is left unread; otherwise reading goes
+ * on, and the input's end closes the connection as above (after a FIN: the application, or the
+ * handlers' end, as always).
  *
  * <p>One link of {@link NetConnection}'s class chain (see there), after {@link ConnTimeouts}.
  */
@@ -252,6 +257,18 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
         // a reader about to wait resumes a paused input that is below the cap now: consumed meanwhile
         // (copying reads release nothing) or needed past the cap
         consumedInput();
+    }
+
+    /**
+     * Any thread, after a write failed with {@code error} (the output is over, its queue discarded):
+     * closes the connection with it when no input is left to read (the input ended and all of it was
+     * read). Otherwise the input stays readable: the poller reads on to its end (a reset reaches it
+     * behind the bytes before it), which closes the connection as any end of input does.
+     */
+    final void writeFailed(IOException error) {
+        if (inputEof && inputLen() == 0) {
+            closeWith(error);
+        }
     }
 
     /**

@@ -170,7 +170,10 @@ final class ConnWriter implements Writer {
      * write-queue limit is still queued (default: when the kernel took every byte), or throws
      * {@link io.netpoll.error.WriteTimeoutException} at the write deadline or timeout (the queue stays
      * queued and is still sent). On a poller thread it never waits: what does not fit is queued, and
-     * the connection stops reading until the queue drains.
+     * the connection stops reading until the queue drains. Closed: {@link
+     * io.netpoll.error.ConnectionClosedException}. A write that fails (the peer reset) throws its
+     * error ({@link io.netpoll.error.ConnectionResetException}) here and in every later flush and
+     * discards what is queued; the input stays readable (see {@link io.netpoll.Connection}).
      */
     @Override
     public void flush() throws IOException {

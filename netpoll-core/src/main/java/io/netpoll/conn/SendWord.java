@@ -52,8 +52,9 @@ public abstract class SendWord {
      * A flush that finds POLLER leaves its bytes to the send task. Any other value is impossible and
      * throws.
      * closeWhenSent: false → true once, by closeWhenSent(), which then looks at the state; whoever
-     * moves the word to IDLE with the queue empty looks at the flag after the move, so at least one
-     * of the two closes (both may: closing is idempotent).
+     * moves the word to IDLE with the queue empty, or after a failed write (nothing will be sent
+     * any more), looks at the flag after the move, so at least one of the two closes (both may:
+     * closing is idempotent).
      */
     static final int IDLE = 0;
     static final int CALLER = 1;
@@ -80,11 +81,20 @@ public abstract class SendWord {
     /** A flush on the poller thread over the limit: stop reading until the queue drains. */
     abstract void pauseReading();
 
-    /** Writes queued bytes until the queue is empty ({@link #DONE}) or the socket is full ({@link #FULL}). */
+    /**
+     * Writes queued bytes until the queue is empty ({@link #DONE}) or the socket is full
+     * ({@link #FULL}); a failed write empties the queue and throws.
+     */
     abstract int writeOut(boolean onPoller) throws IOException;
 
     /** Bytes queued and not yet written. */
     abstract long queued();
+
+    /**
+     * A write failed: nothing will be sent any more (true from before the failing
+     * {@link #writeOut} throws, for good).
+     */
+    abstract boolean outputFailed();
 
     /** The word the send task parks in while the socket is full (the poll descriptor's {@code wg}). */
     abstract WaitWord wg();
@@ -113,10 +123,13 @@ public abstract class SendWord {
      */
     abstract void progressed(boolean done);
 
-    /** The send task's write failed (the connection is closed by now): wake flushes waiting for room. */
+    /**
+     * The send task's write failed (the queue is discarded, the output over): wake flushes waiting
+     * for room, so that they meet the error, and reading paused on the queue.
+     */
     abstract void sendFailed();
 
-    /** Closes the connection (after {@link #closeWhenSent()}, once everything is written). */
+    /** Closes the connection (after {@link #closeWhenSent()}, once everything is written or a write failed). */
     abstract void closeNow();
 
     /**
@@ -125,8 +138,9 @@ public abstract class SendWord {
      * wrote everything, or at most the write-queue limit is still queued for the send task, or
      * {@code canWait} is false and the connection stops reading until the queue drains), {@code false}
      * when the caller must wait for room and call again. Never waits itself, so no deadline or
-     * timeout applies here (they bound the caller's wait for room). Write errors close the connection
-     * and are thrown. On a connection closed meanwhile, queued bytes die with it: the write fails with
+     * timeout applies here (they bound the caller's wait for room). A write error ends the output:
+     * it is thrown, here and by every later send, and the queue is discarded ({@link Sender}). On a
+     * connection closed meanwhile, queued bytes die with it: the write fails with
      * the connection's closed error ({@link io.netpoll.error.ConnectionClosedException} after a local
      * close), or, with nothing queued, it returns {@code true}.
      *
@@ -172,7 +186,7 @@ public abstract class SendWord {
     /** Close the connection once the queue is empty (at once if it is). */
     final void closeWhenSent() {
         closeWhenSent = true; // then look at the state; whoever goes IDLE looks at the flag after
-        if ((int) STATE.getVolatile(this) == IDLE && queued() == 0) {
+        if ((int) STATE.getVolatile(this) == IDLE && (queued() == 0 || outputFailed())) {
             closeNow();
         }
     }
@@ -185,6 +199,9 @@ public abstract class SendWord {
                 r = writeOut(false);
             } catch (IOException e) {
                 STATE.setVolatile(this, IDLE);
+                if (closeWhenSent) {
+                    closeNow(); // after a failed write nothing more will be sent
+                }
                 throw e;
             }
             if (r == DONE) {
@@ -274,6 +291,9 @@ public abstract class SendWord {
             } catch (IOException e) {
                 STATE.setVolatile(SendWord.this, IDLE);
                 sendFailed();
+                if (closeWhenSent) {
+                    closeNow(); // after a failed write nothing more will be sent
+                }
             } finally {
                 if (!parked) {
                     unhold();

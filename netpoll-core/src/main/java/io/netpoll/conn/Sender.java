@@ -1,6 +1,7 @@
 package io.netpoll.conn;
 
 import io.netpoll.error.ConcurrentAccessException;
+import io.netpoll.error.SyscallException;
 import io.netpoll.error.WriteTimeoutException;
 import io.netpoll.poll.Poller;
 import io.netpoll.poll.ThreadWaiter;
@@ -22,6 +23,13 @@ import java.io.IOException;
  * write-queue limit is still queued; until then a thread waits in {@link #room} (woken by the send
  * task's progress, the write deadline, or close). On a poller thread it never waits: the connection
  * stops reading instead, until the queue drains.
+ *
+ * <p>A write that fails (the peer reset the connection, or the socket was shut down) ends the output
+ * for good, but not the input: what is queued is discarded, the flush that met the failure and every
+ * later one throw the write's error ({@link io.netpoll.error.ConnectionResetException} for a reset),
+ * and the connection closes at once only when no input is left to read
+ * ({@link ConnReadSide#writeFailed}). So bytes the peer sent before it went away are not lost to a
+ * write that raced with them.
  */
 public final class Sender extends SendWord {
     private static final int APP_IOVS = 64;
@@ -31,6 +39,12 @@ public final class Sender extends SendWord {
     private final LibC libc = Sys.libc();
     /** Where flushing threads wait for the queue to shrink: READY means "progress or done". */
     public final WaitWord room = new WaitWord();
+    /*
+     * sendError: null → the first failed write's error, once, by whoever wrote (the flushing thread
+     * or the send task, which own the send while they write); never cleared. Once set, writeOut
+     * discards what is queued and throws a new exception of the same errno on every call.
+     */
+    private volatile SyscallException sendError;
 
     Sender(NetConnection conn) {
         this.conn = conn;
@@ -66,6 +80,11 @@ public final class Sender extends SendWord {
             iov = here != null ? here.iovScratch() : APP_IOV.get();
         }
         int maxIov = iov.size() / 16;
+        SyscallException failed = sendError;
+        if (failed != null) {
+            discardQueued();
+            throw Errno.exception("write", failed.errno()); // the output ended at the first failure
+        }
         for (;;) {
             int count = conn.output.fillIov(iov.buffer(), maxIov, Long.MAX_VALUE);
             if (count == 0) {
@@ -88,16 +107,29 @@ public final class Sender extends SendWord {
                 if (!conn.isActive()) {
                     throw conn.closedError(); // closed meanwhile: its shutdown(2) failed this write
                 }
-                IOException e = Errno.exception("write", (int) -n);
-                conn.closeWith(e);
+                SyscallException e = Errno.exception("write", (int) -n);
+                sendError = e;
+                discardQueued(); // it can never be sent
+                conn.writeFailed(e);
                 throw e;
             }
         }
     }
 
+    /** Output side (the sender is the output's reader): drops what is queued. */
+    private void discardQueued() throws IOException {
+        conn.output.skip(conn.output.len());
+        conn.output.release();
+    }
+
     @Override
     long queued() {
         return conn.output.len();
+    }
+
+    @Override
+    boolean outputFailed() {
+        return sendError != null;
     }
 
     @Override
@@ -147,12 +179,17 @@ public final class Sender extends SendWord {
 
     @Override
     void sendFailed() {
-        room.unblockAndWake(false);
+        room.unblockAndWake(false); // a waiting flush sends again and meets the error
+        if ((conn.pauseBits & NetConnection.PAUSE_OUTPUT_FULL) != 0) {
+            conn.resume(NetConnection.PAUSE_OUTPUT_FULL); // the queue is gone: read what came before the failure
+        }
     }
 
     @Override
     void closeNow() {
-        conn.closeWith(conn.inputError()); // null: a normal close; else the reset that ended the input
+        // null: a normal close; else the failed write, or the reset that ended the input
+        IOException failed = sendError;
+        conn.closeWith(failed != null ? failed : conn.inputError());
     }
 
     /**

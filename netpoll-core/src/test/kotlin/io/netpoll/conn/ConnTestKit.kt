@@ -16,6 +16,7 @@ import java.net.Socket
 import java.time.Duration
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicReference
 
 /**
  * Shared helpers for the real-socket connection tests: a server on its own event loop, executor and
@@ -122,6 +123,28 @@ object ConnTestKit {
     /** Like [eventually] but fails with [what] when the condition never held. */
     fun awaitTrue(what: String, ms: Long = WAIT_MS, cond: () -> Boolean) {
         check(eventually(ms, cond)) { "timed out after $ms ms waiting for: $what" }
+    }
+
+    /**
+     * A peer sends [bytes] to [srv] and resets once the server holds them; returns when the poller has
+     * read the reset on [conn] (its input ended, the bytes still unread).
+     */
+    fun sendThenReset(srv: Server, bytes: ByteArray, conn: AtomicReference<Connection>) {
+        val p = peer(srv.port)
+        p.getOutputStream().write(bytes)
+        p.getOutputStream().flush()
+        awaitTrue("the server buffered the bytes") { srv.pool.bytesInUse() > 0 }
+        p.setSoLinger(true, 0)
+        p.close() // RST
+        awaitTrue("the poller read the reset") { (conn.get() as NetConnection).inputEof() }
+    }
+
+    /** Keeps each new connection in [conn] and, once it closes, its close cause (or "none") in [cause]. */
+    fun EventLoop.Builder.recordClose(conn: AtomicReference<Connection>, cause: AtomicReference<Any?>) {
+        onPrepare { c ->
+            conn.set(c)
+            c.addCloseCallback { cc -> cause.set(cc.closeCause() ?: "none") }
+        }
     }
 
     /** Reads until EOF (-1) and returns what came; fails on the socket's read timeout. */

@@ -8,6 +8,8 @@ import io.kotest.matchers.types.shouldBeInstanceOf
 import io.netpoll.Connection
 import io.netpoll.conn.ConnTestKit.awaitTrue
 import io.netpoll.conn.ConnTestKit.peer
+import io.netpoll.conn.ConnTestKit.recordClose
+import io.netpoll.conn.ConnTestKit.sendThenReset
 import io.netpoll.conn.ConnTestKit.server
 import io.netpoll.error.ConnectionClosedException
 import io.netpoll.error.ConnectionResetException
@@ -357,27 +359,5 @@ private fun readPatternToEnd(r: io.netpoll.buffer.Reader, seen: AtomicLong, bad:
         }
     } catch (e: Throwable) {
         return e
-    }
-}
-
-/**
- * A peer sends [bytes] to [srv] and resets once the server holds them; returns when the poller has
- * read the reset on [conn] (its input ended, the bytes still unread).
- */
-private fun sendThenReset(srv: ConnTestKit.Server, bytes: ByteArray, conn: AtomicReference<Connection>) {
-    val p = peer(srv.port)
-    p.getOutputStream().write(bytes)
-    p.getOutputStream().flush()
-    awaitTrue("the server buffered the bytes") { srv.pool.bytesInUse() > 0 }
-    p.setSoLinger(true, 0)
-    p.close() // RST
-    awaitTrue("the poller read the reset") { (conn.get() as NetConnection).inputEof() }
-}
-
-/** Keeps each new connection in [conn] and, once it closes, its close cause (or "none") in [cause]. */
-private fun io.netpoll.EventLoop.Builder.recordClose(conn: AtomicReference<Connection>, cause: AtomicReference<Any?>) {
-    onPrepare { c ->
-        conn.set(c)
-        c.addCloseCallback { cc -> cause.set(cc.closeCause() ?: "none") }
     }
 }

@@ -7,20 +7,23 @@ import io.netpoll.poll.WaitWord
 import org.jetbrains.kotlinx.lincheck.annotations.Operation
 import org.jetbrains.kotlinx.lincheck.annotations.Validate
 import org.jetbrains.kotlinx.lincheck.check
+import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions
 import java.io.IOException
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicInteger
+import kotlin.reflect.KFunction
 
 /**
  * Model-checks [SendWord], the protocol by which a connection's output reaches the socket, with
  * Lincheck, over a model socket: one application thread flushes (a connection has one flusher at a
  * time), the poller's thread fills the socket and drains it (a drain is EPOLLOUT: it wakes the send
- * task parked in `wg`), and a third thread asks for a close once everything is sent. After every
- * interleaving explored, and a last drain: two writers never wrote at once, every flushed message
- * reached the socket exactly once and in order (a prefix of them, if the connection closed), nothing
- * is left queued or held, the word is idle, and a close asked for happened, after everything flushed
- * before the request was written.
+ * task parked in `wg`) or resets it (the next write fails, and so does every later one), and a third
+ * thread asks for a close once everything is sent. After every interleaving explored, and a last
+ * drain: two writers never wrote at once, every flushed message reached the socket exactly once and
+ * in order (a prefix of them, if the connection closed or a write failed), nothing is left queued
+ * (unless a write failed) or held, the word is idle, and a close asked for happened, after
+ * everything flushed before the request was written (or a write failed).
  */
 class SendWordLincheckTest : FunSpec({
     test("flushed bytes reach the socket once and in order, one writer at a time, and nothing is stranded when the poller takes over") {
@@ -54,30 +57,37 @@ class SendWordLincheckTest : FunSpec({
             .invocationsPerIteration(5000)
             // the send task parked (the socket was full): a flush races its last write and its
             // going idle, where it must take the flush's bytes over or leave them to the flusher
-            .addCustomScenario {
-                initial { actor(SendWordOps::fill); actor(SendWordOps::flush) }
-                parallel {
-                    thread { actor(SendWordOps::flush) }
-                    thread { actor(SendWordOps::drain) }
-                }
-            }
+            .race(parked = true, listOf(SendWordOps::flush), listOf(SendWordOps::drain))
             // a close once sent asked for while the caller (then the send task) finishes writing
-            .addCustomScenario {
-                parallel {
-                    thread { actor(SendWordOps::flush) }
-                    thread { actor(SendWordOps::closeWhenSent) }
-                }
-            }
-            .addCustomScenario {
-                initial { actor(SendWordOps::fill); actor(SendWordOps::flush) }
-                parallel {
-                    thread { actor(SendWordOps::closeWhenSent) }
-                    thread { actor(SendWordOps::drain) }
-                }
-            }
+            .race(parked = false, listOf(SendWordOps::flush), listOf(SendWordOps::closeWhenSent))
+            .race(parked = true, listOf(SendWordOps::closeWhenSent), listOf(SendWordOps::drain))
+            // the send task's write fails (the peer reset) while a close once sent is asked for:
+            // nothing more will be sent, so one of the two must close
+            .race(parked = true, listOf(SendWordOps::closeWhenSent), listOf(SendWordOps::reset))
+            // a flush lands while the send task fails, then the close is asked for
+            .race(parked = true, listOf(SendWordOps::flush, SendWordOps::closeWhenSent), listOf(SendWordOps::reset))
             .check(SendWordOps::class.java)
     }
 })
+
+/**
+ * Adds a two-thread scenario: [first]'s operations race [second]'s, after a fill and a flush when
+ * [parked] (the send task then waits in `wg` with bytes queued).
+ */
+private fun ModelCheckingOptions.race(
+    parked: Boolean,
+    first: List<KFunction<*>>,
+    second: List<KFunction<*>>,
+): ModelCheckingOptions =
+    addCustomScenario {
+        if (parked) {
+            initial { actor(SendWordOps::fill); actor(SendWordOps::flush) }
+        }
+        parallel {
+            thread { first.forEach { actor(it) } }
+            thread { second.forEach { actor(it) } }
+        }
+    }
 
 /**
  * One connection's send word over a model socket: a queue of published messages, a socket that is
@@ -98,6 +108,10 @@ class SendWordOps {
     @Volatile private var closed = false
     @Volatile private var overlapped = false
     @Volatile private var concurrentFlush = false
+    /** The peer reset: the next write fails. */
+    @Volatile private var broken = false
+    /** A write failed (the sender's `sendError`): every later one fails too, discarding the queue. */
+    @Volatile private var failed = false
     /** Messages published before the first request to close once sent (MAX_VALUE: none asked). */
     private val closeAsked = AtomicInteger(Int.MAX_VALUE)
     @Volatile private var writtenAtClose = -1
@@ -106,8 +120,13 @@ class SendWordOps {
         override fun writeOut(onPoller: Boolean): Int {
             if (writers.incrementAndGet() != 1) overlapped = true
             try {
+                if (failed) fail()
                 while (true) {
                     val x = queue.peek() ?: return DONE
+                    if (broken) {
+                        failed = true
+                        fail()
+                    }
                     if (closed) throw IOException("closed") // a write after close(2) fails
                     if (full) return FULL
                     socket.add(x)
@@ -119,6 +138,13 @@ class SendWordOps {
             }
         }
 
+        /** As the sender: a failed write discards what is queued, and throws. */
+        private fun fail(): Nothing {
+            queue.clear()
+            throw IOException("reset")
+        }
+
+        override fun outputFailed(): Boolean = failed
         override fun publish() {} // flush() below queues each message whole
         override fun withinLimit(): Boolean = true // no write-queue limit: a flush never waits for room
         override fun pauseReading() = throw AssertionError("paused with no write-queue limit")
@@ -179,6 +205,13 @@ class SendWordOps {
         wait.unblockAndWake(true)
     }
 
+    /** The peer resets: the next write fails, and EPOLLERR wakes the send task. */
+    @Operation(nonParallelGroup = "poller")
+    fun reset() {
+        broken = true
+        wait.unblockAndWake(true)
+    }
+
     /** Close once everything flushed so far is written (a connection's `closeWhenSent`). */
     @Operation
     fun closeWhenSent() {
@@ -195,14 +228,15 @@ class SendWordOps {
         check(word.sendIdle()) { "the word is not idle after the last drain" }
         check(holds.get() == 0) { "${holds.get()} holds on the connection left" }
         check(socket == published.subList(0, socket.size)) { "socket got $socket for $published" }
-        if (!closed) {
+        if (!closed && !failed) {
             check(queue.isEmpty()) { "${queue.size} messages stranded in the queue" }
             check(socket.size == published.size) { "socket got $socket for $published" }
         }
         val asked = closeAsked.get()
         if (asked != Int.MAX_VALUE) {
             check(closed) { "a close once sent was asked for and never happened" }
-            check(writtenAtClose >= asked) { "closed with $writtenAtClose written, $asked flushed before the request" }
+            // a failed write ends the sending: the close comes with what was written by then
+            check(failed || writtenAtClose >= asked) { "closed with $writtenAtClose written, $asked flushed before the request" }
         }
     }
 }

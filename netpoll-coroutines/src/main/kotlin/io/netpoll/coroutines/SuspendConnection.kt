@@ -59,8 +59,10 @@ import kotlin.time.TimeMark
  * or resets stay readable first: after a FIN, reading past them is the end of input (`false`,
  * `null`, [EofException]); after a reset, it throws `ConnectionClosedException` caused by
  * [io.netpoll.error.ConnectionResetException] and closes the connection. A reset with nothing
- * unread, or a write that the reset fails, closes the connection at once. Server handlers need not
- * close: the server closes the connection when the handler returns.
+ * unread closes the connection at once. A write that fails (a reset) ends the output only: [flush]
+ * throws [io.netpoll.error.ConnectionResetException] then and on every later call, unsent output is
+ * discarded, and the bytes received before the reset stay readable as above. Server handlers need
+ * not close: the server closes the connection when the handler returns.
  *
  * **Threads.** One coroutine reads and one writes at a time (a second concurrent reader gets
  * [ConcurrentAccessException]); [close] and the deadline properties are safe from anywhere.
@@ -540,7 +542,9 @@ public class SuspendConnection(
      * **Cancellation**: the wait ends with `CancellationException`; the bytes handed over stay queued
      * and are still sent, once and in order. **Deadline**: [WriteTimeoutException]; the bytes stay
      * queued and are still sent. **Close**: [io.netpoll.error.ConnectionClosedException]; unsent bytes
-     * are dropped.
+     * are dropped. A write that the peer's reset fails throws [io.netpoll.error.ConnectionResetException],
+     * here and in every later flush, and drops unsent bytes; the connection stays open for reading
+     * what the peer sent before it.
      */
     public suspend fun flush() {
         if (sendNow()) return

@@ -193,6 +193,25 @@ class CoCloseTest : FunSpec({
         }
     }
 
+    test("a flush that the peer's RST fails throws ConnectionResetException, and so does the next; the bytes that came before the RST are still read, then ConnectionClosedException caused by it") {
+        coTest {
+            withConn { c ->
+                c.send(byteArrayOf(0, 0, 0, 42, 0, 0, 0, 43))
+                c.awaitBuffered(8)
+                c.peer.setSoLinger(true, 0)
+                c.peer.close() // RST
+                awaitTrue("the poller read the reset") { c.conn.connection.inputEof() }
+                repeat(2) { shouldThrow<ConnectionResetException> { c.conn.writeAndFlush("a late answer".toByteArray()) } }
+                c.conn.isActive.shouldBeTrue() // the failed write ended the output only
+                c.conn.readInt() shouldBe 42
+                c.conn.readInt() shouldBe 43
+                val e = shouldThrow<ConnectionClosedException> { c.conn.readInt() }
+                e.cause.shouldBeInstanceOf<ConnectionResetException>()
+                awaitTrue("closed") { !c.conn.isActive }
+            }
+        }
+    }
+
     test("a read off the poller, parked when the peer's bytes and then its RST arrive, gets the bytes; the next read throws ConnectionClosedException caused by the reset") {
         coTest {
             withConn { c ->
