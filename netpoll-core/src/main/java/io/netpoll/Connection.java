@@ -55,7 +55,9 @@ import java.time.Instant;
  * closes the connection at once. A write that fails (a reset, or the socket shut down) ends the
  * output only: {@code flush()} throws the write's error ({@link io.netpoll.error.ConnectionResetException}
  * for a reset) then and on every later call, unsent output is discarded, and the input stays
- * readable to its end, as above; when it has ended and all of it was read, the connection closes at once.
+ * readable to its end, as above (a reset ends it behind the bytes before it, also when it was the
+ * write that met the reset); if the input had ended already with nothing left unread, the connection
+ * closes at once.
  *
  * <p><b>Threads.</b> One thread reads and one thread writes at a time; {@code close()}, deadlines
  * and timeouts may be set from any thread.

@@ -23,7 +23,10 @@ import java.nio.charset.Charset;
  * that came before it has been read, with the reset as its cause).
  *
  * <p><b>Errors.</b> A negative size is an {@link IllegalArgumentException}; any use after the
- * buffer was closed is an {@link IllegalStateException}.
+ * buffer was closed is an {@link IllegalStateException}. On a connection's reader every call but
+ * {@link #len()} and {@link #release()} throws {@link io.netpoll.error.ConnectionClosedException}
+ * once the connection is closed (the calls that never wait too), so a handler racing a close from
+ * another thread meets the closed error, never an index error.
  *
  * <p><b>Threads.</b> One thread reads at a time (while another may write).
  */
@@ -48,17 +51,17 @@ public interface Reader {
      * Offset of the first {@code delim} at or after {@code from} among the readable bytes, or -1.
      * Consumes nothing and never waits.
      */
-    int indexOf(byte delim, int from);
+    int indexOf(byte delim, int from) throws IOException;
 
     /** The byte at {@code offset} among the readable bytes, without consuming; never waits. */
-    byte peekByte(int offset);
+    byte peekByte(int offset) throws IOException;
 
     /**
      * The big-endian int at {@code offset} among the readable bytes, without consuming and without
      * allocating (a frame header, say); never waits. {@link IndexOutOfBoundsException} unless
      * {@code offset + 4 <= len()}.
      */
-    int peekInt(int offset);
+    int peekInt(int offset) throws IOException;
 
     /** Consumes {@code n} bytes and decodes them with {@code charset}. */
     String readString(int n, Charset charset) throws IOException;

@@ -40,7 +40,9 @@ import java.lang.invoke.VarHandle;
  * <p><b>A failed write</b> ends the output but not the input ({@link #writeFailed}): the connection
  * closes at once only if the input has ended and nothing of it is left unread; otherwise reading goes
  * on, and the input's end closes the connection as above (after a FIN: the application, or the
- * handlers' end, as always).
+ * handlers' end, as always). A write that met the peer's reset took the socket's error, so its reads
+ * return the bytes left, then 0: the poller reads that end as the reset
+ * ({@link Sender#resetTaken}), not as a FIN.
  *
  * <p>One link of {@link NetConnection}'s class chain (see there), after {@link ConnTimeouts}.
  */
@@ -59,8 +61,9 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
     /*
      * The end of the peer's input: false → true once, by the poller, at the peer's FIN, or at a read
      * error (a reset) that found unread input.
-     * inputError: null → that read error once, by the poller, written before inputEof. (After a FIN a
-     * read returns 0, never the error of a reset that follows: that input ends with the FIN.)
+     * inputError: null → that read error once, by the poller, written before inputEof (or the reset a
+     * failed write took, when a read then returns 0). (After a FIN a read returns 0, never the error
+     * of a reset that follows: that input ends with the FIN.)
      * inputErrorClosing: false → true by endOfInputError, which then queues the close; two readers at
      * the end at once may both queue it (closing is idempotent).
      */
@@ -175,17 +178,26 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
                 input.bookAck(0);
                 eventsUnknown = false;
                 if (n == 0) {
-                    peerFinished(null);
-                } else if (n != -Errno.EAGAIN) {
-                    IOException e = Errno.exception("read", (int) -n);
-                    if (input.len() > 0 && !inputEof) {
-                        peerFinished(e); // the bytes before the reset are read first
+                    IOException reset = sender.resetTaken(); // a write took the reset: this end is it
+                    if (reset == null) {
+                        peerFinished(null);
                     } else {
-                        closeWith(e);
+                        inputFailed(reset);
                     }
+                } else if (n != -Errno.EAGAIN) {
+                    inputFailed(Errno.exception("read", (int) -n));
                 }
                 return;
             }
+        }
+    }
+
+    /** Poller thread: the input ended with {@code e}; the bytes before it are read first, if any. */
+    private void inputFailed(IOException e) {
+        if (input.len() > 0 && !inputEof) {
+            peerFinished(e);
+        } else {
+            closeWith(e);
         }
     }
 

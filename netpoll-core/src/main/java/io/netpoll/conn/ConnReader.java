@@ -148,11 +148,8 @@ final class ConnReader implements Reader {
     }
 
     @Override
-    public int indexOf(byte delim, int from) {
-        int t = c.enterCall();
-        if (t == NetConnection.NOT_ENTERED) {
-            return -1;
-        }
+    public int indexOf(byte delim, int from) throws IOException {
+        int t = c.enterCallOrThrow();
         try {
             return in.indexOf(delim, from);
         } finally {
@@ -161,11 +158,8 @@ final class ConnReader implements Reader {
     }
 
     @Override
-    public byte peekByte(int offset) {
-        int t = c.enterCall();
-        if (t == NetConnection.NOT_ENTERED) {
-            throw new IndexOutOfBoundsException("connection closed");
-        }
+    public byte peekByte(int offset) throws IOException {
+        int t = c.enterCallOrThrow();
         try {
             return in.peekByte(offset);
         } finally {
@@ -174,11 +168,8 @@ final class ConnReader implements Reader {
     }
 
     @Override
-    public int peekInt(int offset) {
-        int t = c.enterCall();
-        if (t == NetConnection.NOT_ENTERED) {
-            throw new IndexOutOfBoundsException("connection closed");
-        }
+    public int peekInt(int offset) throws IOException {
+        int t = c.enterCallOrThrow();
         try {
             return in.peekInt(offset);
         } finally {

@@ -132,6 +132,16 @@ public final class Sender extends SendWord {
         return sendError != null;
     }
 
+    /**
+     * The failed write's error when it took the socket's reset (ECONNRESET), else null. Linux hands
+     * a pending reset to the first call that asks, so after such a write the socket's reads return
+     * the bytes left, then 0, as at a FIN: the poller reads that end as this reset instead.
+     */
+    SyscallException resetTaken() {
+        SyscallException e = sendError;
+        return e != null && e.errno() == Errno.ECONNRESET ? e : null;
+    }
+
     @Override
     WaitWord wg() {
         return conn.pd.wg;
@@ -187,9 +197,9 @@ public final class Sender extends SendWord {
 
     @Override
     void closeNow() {
-        // null: a normal close; else the failed write, or the reset that ended the input
-        IOException failed = sendError;
-        conn.closeWith(failed != null ? failed : conn.inputError());
+        // null: a normal close; else the reset that ended the input, or else the failed write
+        IOException ended = conn.inputError();
+        conn.closeWith(ended != null ? ended : sendError);
     }
 
     /**
@@ -269,8 +279,12 @@ public final class Sender extends SendWord {
         room.unblockAndWake(false);
     }
 
-    /** True when nothing is queued or being sent. */
+    /**
+     * True when nothing is queued or being sent, or when a write failed (nothing will be sent any
+     * more: a flush that raced the failure may have left bytes queued until the next flush or close
+     * discards them).
+     */
     public boolean idle() {
-        return sendIdle() && conn.queuedOutput() == 0;
+        return sendIdle() && conn.queuedOutput() == 0 || sendError != null;
     }
 }

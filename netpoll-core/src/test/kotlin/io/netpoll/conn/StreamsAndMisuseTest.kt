@@ -102,6 +102,26 @@ class StreamsAndMisuseTest : FunSpec({
         }
     }
 
+    test("after close() the reader's calls that never wait throw ConnectionClosedException too, not an index error, though the bytes were buffered") {
+        ServerSocket(0, 10, InetAddress.getLoopbackAddress()).use { ss ->
+            ss.soTimeout = 5000
+            withDialer { d ->
+                val c = d.connect("tcp", "127.0.0.1:${ss.localPort}", Duration.ofSeconds(5))
+                ss.accept().use { peer ->
+                    peer.getOutputStream().write(byteArrayOf(0, 0, 0, 7, '\n'.code.toByte()))
+                    c.setReadTimeout(Duration.ofSeconds(5))
+                    c.reader().peek(5) // buffered: the calls below would succeed on an open connection
+                    c.reader().peekInt(0) shouldBe 7
+                    c.close()
+                    shouldThrow<ConnectionClosedException> { c.reader().peekInt(0) }
+                    shouldThrow<ConnectionClosedException> { c.reader().peekByte(4) }
+                    shouldThrow<ConnectionClosedException> { c.reader().indexOf('\n'.code.toByte(), 0) }
+                    shouldThrow<ConnectionClosedException> { c.reader().readInt() }
+                }
+            }
+        }
+    }
+
     test("two threads flushing at once: one of them gets ConcurrentAccessException, no byte is lost") {
         ServerSocket(0, 10, InetAddress.getLoopbackAddress()).use { ss ->
             ss.receiveBufferSize = 4096 // the flushes hit a full socket and wait for the poller

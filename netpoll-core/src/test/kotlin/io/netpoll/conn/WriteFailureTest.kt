@@ -143,6 +143,45 @@ class WriteFailureTest : FunSpec({
             awaitTrue("its buffers went back, the discarded output's too") { srv.pool.bytesInUse() == 0L }
         }
     }
+
+    test("a flush that takes the peer's reset while reading is paused on a full input: the bytes still in the kernel are read, then ConnectionClosedException caused by the reset, not the end of input") {
+        val total = 40_000 // far above the input cap: most of it waits in the server's kernel
+        val go = CountDownLatch(1)
+        val conn = AtomicReference<Connection>()
+        val cause = AtomicReference<Any?>()
+        val steps = java.util.Collections.synchronizedList(ArrayList<Any?>())
+        server(ConnTestKit.Exec.POOL) {
+            maxInputBytes(4096)
+            recordClose(conn, cause)
+            onConnect { c ->
+                go.await(10, TimeUnit.SECONDS) // until the reset waits in the socket, unread
+                steps.add(attempt { c.writer().writeString("a late answer"); c.writer().flush() })
+                steps.add(attempt { c.reader().readBinary(total) })
+                steps.add(attempt { c.reader().readInt() })
+            }
+            onRequest { }
+        }.use { srv ->
+            peer(srv.port).use { p ->
+                p.getOutputStream().write(ConnTestKit.pattern(0, total))
+                awaitTrue("reading paused on the full input, the rest waiting in the server's kernel") {
+                    val nc = conn.get() as NetConnection?
+                    nc != null && nc.pauseBits and NetConnection.PAUSE_INPUT_FULL != 0 &&
+                        nc.inputLen() + receiveQueue(srv.port, p.localPort) == total
+                }
+                p.setSoLinger(true, 0)
+            } // RST: the poller does not read it, reading is paused
+            go.countDown()
+            awaitTrue("the handler wrote once and read twice") { steps.size == 3 }
+            steps[0].shouldBeInstanceOf<ConnectionResetException>() // the write took the socket's reset
+            (steps[1] as ByteArray).contentEquals(ConnTestKit.pattern(0, total)) shouldBe true
+            val end = steps[2]
+            end.shouldBeInstanceOf<ConnectionClosedException>()
+            end.cause.shouldBeInstanceOf<ConnectionResetException>()
+            awaitTrue("the connection closed") { cause.get() != null }
+            cause.get().shouldBeInstanceOf<ConnectionResetException>()
+            awaitTrue("its buffers went back") { srv.pool.bytesInUse() == 0L }
+        }
+    }
 })
 
 /** What [body] returned, or what it threw. */
@@ -152,3 +191,19 @@ private fun attempt(body: () -> Any?): Any? =
     } catch (e: Throwable) {
         e
     }
+
+/**
+ * Bytes waiting unread in the kernel for the IPv4 loopback socket from [localPort] to [remotePort]
+ * (its `rx_queue` in /proc/net/tcp), or 0 when there is no such socket.
+ */
+private fun receiveQueue(localPort: Int, remotePort: Int): Int {
+    val local = ":%04X".format(localPort)
+    val remote = ":%04X".format(remotePort)
+    for (line in java.io.File("/proc/net/tcp").readLines().drop(1)) {
+        val f = line.trim().split(Regex("\\s+"))
+        if (f[1].endsWith(local) && f[2].endsWith(remote)) {
+            return f[4].substringAfter(':').toInt(16)
+        }
+    }
+    return 0
+}

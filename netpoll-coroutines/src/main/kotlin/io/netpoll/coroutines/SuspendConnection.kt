@@ -109,6 +109,8 @@ public class SuspendConnection(
      * [release]. Example: `if (conn.awaitReadable(4)) { val n = conn.input.peekInt(0) }`.
      *
      * **Cancellation**: never suspends; a cancelled wait leaves every buffered byte here.
+     * **Close**: once the connection is closed, every call but `len()` and `release()` throws
+     * [io.netpoll.error.ConnectionClosedException], even with the bytes still buffered.
      */
     public val input: Reader get() = connection.bufferedReader()
 
@@ -543,8 +545,8 @@ public class SuspendConnection(
      * and are still sent, once and in order. **Deadline**: [WriteTimeoutException]; the bytes stay
      * queued and are still sent. **Close**: [io.netpoll.error.ConnectionClosedException]; unsent bytes
      * are dropped. A write that the peer's reset fails throws [io.netpoll.error.ConnectionResetException],
-     * here and in every later flush, and drops unsent bytes; the connection stays open for reading
-     * what the peer sent before it.
+     * here and in every later flush, and drops unsent bytes; what the peer sent before its reset stays
+     * readable, then the reads end as after a reset (the connection closes at once if nothing was left).
      */
     public suspend fun flush() {
         if (sendNow()) return
