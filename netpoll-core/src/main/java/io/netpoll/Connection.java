@@ -113,7 +113,15 @@ public interface Connection extends AutoCloseable {
 
     SocketAddress remoteAddress();
 
-    /** Shuts down the sending side (the peer reads EOF after the bytes already sent); reading goes on. */
+    /**
+     * Flushes, then shuts down the sending side once everything flushed is sent: the peer reads EOF
+     * after the last byte; reading goes on. Where a flush returns with bytes still queued (on a
+     * poller thread, or within a write-queue limit) the shutdown follows when the send task has
+     * written them, so nothing flushed is cut off; bytes flushed in between go out first too. Flushes
+     * after the shutdown fail ({@link io.netpoll.error.ConnectionResetException}, broken pipe).
+     * Closed: {@link io.netpoll.error.ConnectionClosedException}; a failed write: its error, as
+     * {@code flush()}.
+     */
     void shutdownOutput() throws java.io.IOException;
 
     /**

@@ -8,7 +8,6 @@ import io.netpoll.buffer.Writer;
 import io.netpoll.error.SyscallException;
 import io.netpoll.poll.PollDesc;
 import io.netpoll.poll.Poller;
-import io.netpoll.sys.Linux;
 import io.netpoll.sys.Sockets;
 
 import java.io.InputStream;
@@ -155,7 +154,7 @@ public final class NetConnection extends ConnReadSide {
         enterOrThrow();
         try {
             writer.flush();
-            Sockets.shutdown(fd, Linux.SHUT_WR);
+            sender.shutdownWhenSent(); // after what the flush left queued, if anything
         } finally {
             leave();
         }

@@ -27,10 +27,12 @@ import java.lang.invoke.VarHandle;
  */
 public abstract class SendWord {
     private static final VarHandle STATE;
+    private static final VarHandle WHEN_SENT;
 
     static {
         try {
             STATE = MethodHandles.lookup().findVarHandle(SendWord.class, "state", int.class);
+            WHEN_SENT = MethodHandles.lookup().findVarHandle(SendWord.class, "whenSent", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -51,10 +53,11 @@ public abstract class SendWord {
      *   IDLE → POLLER     the send task right after, by CAS, when a flush published bytes meanwhile
      * A flush that finds POLLER leaves its bytes to the send task. Any other value is impossible and
      * throws.
-     * closeWhenSent: false → true once, by closeWhenSent(), which then looks at the state; whoever
-     * moves the word to IDLE with the queue empty, or after a failed write (nothing will be sent
-     * any more), looks at the flag after the move, so at least one of the two closes (both may:
-     * closing is idempotent).
+     * whenSent: bits, each 0 → 1 once: CLOSE_WHEN_SENT by closeWhenSent(), SHUT_WHEN_SENT by
+     * shutdownWhenSent() (an atomic or), which then look at the state; whoever moves the word to IDLE
+     * with the queue empty, or after a failed write (nothing will be sent any more), looks at the
+     * bits after the move (sent()), so at least one of the two acts (both may: closing and shutting
+     * down are idempotent). Never cleared.
      */
     static final int IDLE = 0;
     static final int CALLER = 1;
@@ -67,7 +70,9 @@ public abstract class SendWord {
 
     private final PollerSend task = new PollerSend();
     @SuppressWarnings("unused") private volatile int state;
-    private volatile boolean closeWhenSent;
+    @SuppressWarnings("unused") private volatile int whenSent;
+    private static final int CLOSE_WHEN_SENT = 1;
+    private static final int SHUT_WHEN_SENT = 2;
 
     SendWord() {
     }
@@ -133,6 +138,12 @@ public abstract class SendWord {
     abstract void closeNow();
 
     /**
+     * Shuts down the socket's sending side (after {@link #shutdownWhenSent()}, once everything is
+     * written); never throws: a socket that failed meanwhile has no output left to end.
+     */
+    abstract void shutdownNow();
+
+    /**
      * Publishes the output and sends what the socket takes. Call inside
      * {@link NetConnection#enter()}. Returns {@code true} when the flush is complete (this thread
      * wrote everything, or at most the write-queue limit is still queued for the send task, or
@@ -185,8 +196,35 @@ public abstract class SendWord {
 
     /** Close the connection once the queue is empty (at once if it is). */
     final void closeWhenSent() {
-        closeWhenSent = true; // then look at the state; whoever goes IDLE looks at the flag after
+        whenSent(CLOSE_WHEN_SENT);
+    }
+
+    /**
+     * Shut down the sending side once the queue is empty (at once if it is), so that bytes a flush
+     * left queued (on the poller thread, or within the write-queue limit) still go out first. Bytes
+     * flushed after this call and before that moment go out too.
+     */
+    final void shutdownWhenSent() {
+        whenSent(SHUT_WHEN_SENT);
+    }
+
+    private void whenSent(int action) {
+        WHEN_SENT.getAndBitwiseOr(this, action); // then look at the state; whoever goes IDLE looks after
         if ((int) STATE.getVolatile(this) == IDLE && (queued() == 0 || outputFailed())) {
+            sent();
+        }
+    }
+
+    /**
+     * After a move to IDLE with the queue empty, or after a failed write: does what was asked for
+     * once everything is sent (a shutdown only while there is an output left to end).
+     */
+    private void sent() {
+        int w = whenSent;
+        if ((w & SHUT_WHEN_SENT) != 0 && active() && !outputFailed()) {
+            shutdownNow();
+        }
+        if ((w & CLOSE_WHEN_SENT) != 0) {
             closeNow();
         }
     }
@@ -199,15 +237,15 @@ public abstract class SendWord {
                 r = writeOut(false);
             } catch (IOException e) {
                 STATE.setVolatile(this, IDLE);
-                if (closeWhenSent) {
-                    closeNow(); // after a failed write nothing more will be sent
+                if (whenSent != 0) {
+                    sent(); // after a failed write nothing more will be sent
                 }
                 throw e;
             }
             if (r == DONE) {
                 STATE.setVolatile(this, IDLE);
-                if (closeWhenSent) {
-                    closeNow();
+                if (whenSent != 0) {
+                    sent();
                 }
                 return true;
             }
@@ -273,8 +311,8 @@ public abstract class SendWord {
                             continue; // a flush published bytes while we owned the send
                         }
                         progressed(true);
-                        if (closeWhenSent) {
-                            closeNow();
+                        if (whenSent != 0) {
+                            sent();
                         }
                         return;
                     }
@@ -291,8 +329,8 @@ public abstract class SendWord {
             } catch (IOException e) {
                 STATE.setVolatile(SendWord.this, IDLE);
                 sendFailed();
-                if (closeWhenSent) {
-                    closeNow(); // after a failed write nothing more will be sent
+                if (whenSent != 0) {
+                    sent(); // after a failed write nothing more will be sent
                 }
             } finally {
                 if (!parked) {

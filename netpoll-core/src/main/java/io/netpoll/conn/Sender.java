@@ -8,7 +8,9 @@ import io.netpoll.poll.ThreadWaiter;
 import io.netpoll.poll.WaitWord;
 import io.netpoll.sys.Errno;
 import io.netpoll.sys.LibC;
+import io.netpoll.sys.Linux;
 import io.netpoll.sys.NativeBuffer;
+import io.netpoll.sys.Sockets;
 import io.netpoll.sys.Sys;
 import io.netpoll.timer.Timeout;
 
@@ -192,6 +194,16 @@ public final class Sender extends SendWord {
         room.unblockAndWake(false); // a waiting flush sends again and meets the error
         if ((conn.pauseBits & NetConnection.PAUSE_OUTPUT_FULL) != 0) {
             conn.resume(NetConnection.PAUSE_OUTPUT_FULL); // the queue is gone: read what came before the failure
+        }
+    }
+
+    @Override
+    void shutdownNow() {
+        try {
+            Sockets.shutdown(conn.fd, Linux.SHUT_WR);
+        } catch (SyscallException e) {
+            // the socket failed meanwhile (a reset: ENOTCONN): its output is over anyway, and the
+            // next flush reports the failure
         }
     }
 

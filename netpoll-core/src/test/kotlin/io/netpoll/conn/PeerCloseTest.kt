@@ -79,8 +79,9 @@ class PeerCloseTest : FunSpec({
         }
     }
 
-    test("the server's shutdownOutput sends EOF after its answer while it goes on reading") {
+    test("the server's shutdownOutput sends EOF after its answer while it goes on reading; a flush after it fails") {
         val got = java.util.concurrent.ConcurrentLinkedQueue<String>()
+        val lateFlush = AtomicReference<Throwable?>()
         server(ConnTestKit.Exec.POOL) {
             onRequest { c ->
                 val r = c.reader()
@@ -90,6 +91,9 @@ class PeerCloseTest : FunSpec({
                 if (s == "hello") {
                     c.writer().writeString("bye")
                     c.shutdownOutput()
+                } else {
+                    c.writer().writeString("too late")
+                    lateFlush.set(runCatching { c.writer().flush() }.exceptionOrNull())
                 }
             }
         }.use { srv ->
@@ -99,9 +103,30 @@ class PeerCloseTest : FunSpec({
                 p.getOutputStream().write("still there".toByteArray())
                 awaitTrue("the server still reads") { got.size == 2 }
                 got.toList() shouldBe listOf("hello", "still there")
+                awaitTrue("the handler tried to answer again") { lateFlush.get() != null }
+                lateFlush.get().shouldBeInstanceOf<ConnectionResetException>() // broken pipe: the output is shut
                 srv.loop.connections() shouldBe 1
             }
             awaitTrue("closed once the peer closed too") { srv.loop.connections() == 0 }
+        }
+    }
+
+    test("an inline handler's shutdownOutput after an answer larger than the socket holds: the peer reads every byte of it, then EOF") {
+        val size = 12 shl 20 // far more than the socket buffers hold: the inline flush leaves most queued
+        server(ConnTestKit.Exec.INLINE, pool = io.netpoll.buffer.BufferPool(64L shl 20)) {
+            onRequest { c ->
+                c.reader().skip(c.reader().len())
+                c.reader().release()
+                c.writer().writeBinary(ConnTestKit.pattern(0, size))
+                c.shutdownOutput() // on the poller thread: the EOF must follow the queued bytes
+            }
+        }.use { srv ->
+            peer(srv.port, configure = { receiveBufferSize = 4096 }).use { p ->
+                p.getOutputStream().write("go".toByteArray())
+                val got = ConnTestKit.readToEof(p)
+                got.size shouldBe size
+                got.contentEquals(ConnTestKit.pattern(0, size)) shouldBe true
+            }
         }
     }
 

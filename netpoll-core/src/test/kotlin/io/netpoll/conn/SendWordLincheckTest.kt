@@ -17,13 +17,15 @@ import kotlin.reflect.KFunction
 /**
  * Model-checks [SendWord], the protocol by which a connection's output reaches the socket, with
  * Lincheck, over a model socket: one application thread flushes (a connection has one flusher at a
- * time), the poller's thread fills the socket and drains it (a drain is EPOLLOUT: it wakes the send
- * task parked in `wg`) or resets it (the next write fails, and so does every later one), and a third
- * thread asks for a close once everything is sent. After every interleaving explored, and a last
- * drain: two writers never wrote at once, every flushed message reached the socket exactly once and
- * in order (a prefix of them, if the connection closed or a write failed), nothing is left queued
- * (unless a write failed) or held, the word is idle, and a close asked for happened, after
- * everything flushed before the request was written (or a write failed).
+ * time) and may ask for the output to be shut down once sent (`shutdownOutput`), the poller's thread
+ * fills the socket and drains it (a drain is EPOLLOUT: it wakes the send task parked in `wg`) or
+ * resets it (the next write fails, and so does every later one), and a third thread asks for a close
+ * once everything is sent. After every interleaving explored, and a last drain: two writers never
+ * wrote at once, every flushed message reached the socket exactly once and in order (a prefix of
+ * them, if the connection closed or a write failed), nothing is left queued (unless a write failed)
+ * or held, the word is idle, and a close or shutdown asked for happened, after everything flushed
+ * before the request was written (a close: or a write failed; a shutdown: unless the connection
+ * closed or a write failed first).
  */
 class SendWordLincheckTest : FunSpec({
     test("flushed bytes reach the socket once and in order, one writer at a time, and nothing is stranded when the poller takes over") {
@@ -66,6 +68,11 @@ class SendWordLincheckTest : FunSpec({
             .race(parked = true, listOf(SendWordOps::closeWhenSent), listOf(SendWordOps::reset))
             // a flush lands while the send task fails, then the close is asked for
             .race(parked = true, listOf(SendWordOps::flush, SendWordOps::closeWhenSent), listOf(SendWordOps::reset))
+            // shutdownOutput on the poller thread: its flush leaves bytes to the parked send task, and
+            // the shutdown must wait for them (and for bytes flushed after it asked)
+            .race(parked = true, listOf(SendWordOps::shutdownWhenSent), listOf(SendWordOps::drain))
+            .race(parked = true, listOf(SendWordOps::flush, SendWordOps::shutdownWhenSent), listOf(SendWordOps::drain))
+            .race(parked = true, listOf(SendWordOps::shutdownWhenSent, SendWordOps::flush), listOf(SendWordOps::drain))
             .check(SendWordOps::class.java)
     }
 })
@@ -115,6 +122,11 @@ class SendWordOps {
     /** Messages published before the first request to close once sent (MAX_VALUE: none asked). */
     private val closeAsked = AtomicInteger(Int.MAX_VALUE)
     @Volatile private var writtenAtClose = -1
+    /** Messages published before the request to shut the output down once sent (MAX_VALUE: none). */
+    @Volatile private var shutAsked = Int.MAX_VALUE
+    /** The socket's sending side is shut down: a later write fails (EPIPE), ending the output. */
+    private val shut = AtomicBoolean()
+    @Volatile private var writtenAtShut = -1
 
     private val word = object : SendWord() {
         override fun writeOut(onPoller: Boolean): Int {
@@ -128,6 +140,10 @@ class SendWordOps {
                         fail()
                     }
                     if (closed) throw IOException("closed") // a write after close(2) fails
+                    if (shut.get()) {
+                        failed = true // a write after shutdown(SHUT_WR): EPIPE, the output is over
+                        fail()
+                    }
                     if (full) return FULL
                     socket.add(x)
                     written.incrementAndGet()
@@ -167,6 +183,10 @@ class SendWordOps {
         override fun runOnPoller(task: Runnable) = throw AssertionError("the send task ran off its poller")
         override fun progressed(done: Boolean) {}
         override fun sendFailed() {}
+
+        override fun shutdownNow() {
+            if (shut.compareAndSet(false, true)) writtenAtShut = written.get() // idempotent, as shutdown(2)
+        }
 
         override fun closeNow() {
             if (!closing.compareAndSet(false, true)) return // closing is idempotent
@@ -220,6 +240,13 @@ class SendWordOps {
         word.closeWhenSent()
     }
 
+    /** The application shuts its output down once what it flushed is written (`shutdownOutput`). */
+    @Operation(nonParallelGroup = "application")
+    fun shutdownWhenSent() {
+        if (shutAsked == Int.MAX_VALUE) shutAsked = publishedCount.get()
+        word.shutdownWhenSent()
+    }
+
     @Validate
     fun sentOnceInOrderNothingStranded() {
         drain() // the peer reads everything in the end
@@ -237,6 +264,13 @@ class SendWordOps {
             check(closed) { "a close once sent was asked for and never happened" }
             // a failed write ends the sending: the close comes with what was written by then
             check(failed || writtenAtClose >= asked) { "closed with $writtenAtClose written, $asked flushed before the request" }
+        }
+        val shutAt = shutAsked
+        if (shut.get()) {
+            check(writtenAtShut >= shutAt) { "shut down with $writtenAtShut written, $shutAt flushed before the request" }
+        } else if (shutAt != Int.MAX_VALUE) {
+            // only a close or a failed write excuse a shutdown asked for and never made
+            check(closed || failed) { "a shutdown once sent was asked for and never happened" }
         }
     }
 }
