@@ -117,8 +117,9 @@ public interface Connection extends AutoCloseable {
      * Flushes, then shuts down the sending side once everything flushed is sent: the peer reads EOF
      * after the last byte; reading goes on. Where a flush returns with bytes still queued (on a
      * poller thread, or within a write-queue limit) the shutdown follows when the send task has
-     * written them, so nothing flushed is cut off; bytes flushed in between go out first too. Flushes
-     * after the shutdown fail ({@link io.netpoll.error.ConnectionResetException}, broken pipe).
+     * written them, so nothing flushed is cut off; bytes flushed in between go out first too (a
+     * {@code close()} or timeout before then drops them, and the shutdown with them). A flush with
+     * bytes after the shutdown fails ({@link io.netpoll.error.ConnectionResetException}, broken pipe).
      * Closed: {@link io.netpoll.error.ConnectionClosedException}; a failed write: its error, as
      * {@code flush()}.
      */

@@ -56,8 +56,9 @@ public abstract class SendWord {
      * whenSent: bits, each 0 → 1 once: CLOSE_WHEN_SENT by closeWhenSent(), SHUT_WHEN_SENT by
      * shutdownWhenSent() (an atomic or), which then look at the state; whoever moves the word to IDLE
      * with the queue empty, or after a failed write (nothing will be sent any more), looks at the
-     * bits after the move (sent()), so at least one of the two acts (both may: closing and shutting
-     * down are idempotent). Never cleared.
+     * bits after the move (sent(), which acts only if the word is still IDLE with nothing queued,
+     * else the owner that took it goes IDLE later and looks again), so at least one of them acts
+     * (both may: closing and shutting down are idempotent). Never cleared.
      */
     static final int IDLE = 0;
     static final int CALLER = 1;
@@ -139,7 +140,7 @@ public abstract class SendWord {
 
     /**
      * Shuts down the socket's sending side (after {@link #shutdownWhenSent()}, once everything is
-     * written); never throws: a socket that failed meanwhile has no output left to end.
+     * written); a socket reset meanwhile is no error (its output is over anyway).
      */
     abstract void shutdownNow();
 
@@ -217,10 +218,15 @@ public abstract class SendWord {
 
     /**
      * After a move to IDLE with the queue empty, or after a failed write: does what was asked for
-     * once everything is sent (a shutdown only while there is an output left to end).
+     * once everything is sent (a shutdown only while there is an output left to end). The actions
+     * first, then the state again: a flush may have taken the word since the move (and handed bytes
+     * to a new send task); then its owner goes IDLE later and does this itself.
      */
     private void sent() {
         int w = whenSent;
+        if ((int) STATE.getVolatile(this) != IDLE || queued() != 0 && !outputFailed()) {
+            return;
+        }
         if ((w & SHUT_WHEN_SENT) != 0 && active() && !outputFailed()) {
             shutdownNow();
         }

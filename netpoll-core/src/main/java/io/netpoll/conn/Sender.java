@@ -200,10 +200,10 @@ public final class Sender extends SendWord {
     @Override
     void shutdownNow() {
         try {
-            Sockets.shutdown(conn.fd, Linux.SHUT_WR);
+            Sockets.shutdown(conn.fd, Linux.SHUT_WR); // returns on ENOTCONN (reset meanwhile)
         } catch (SyscallException e) {
-            // the socket failed meanwhile (a reset: ENOTCONN): its output is over anyway, and the
-            // next flush reports the failure
+            // the fd is held open while this runs, so EBADF, ENOTSOCK or EINVAL is a bug
+            throw new IllegalStateException("shutdown(" + conn.fd + ", SHUT_WR): " + e.getMessage(), e);
         }
     }
 

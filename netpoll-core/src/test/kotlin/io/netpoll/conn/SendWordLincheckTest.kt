@@ -97,8 +97,9 @@ private fun ModelCheckingOptions.race(
     }
 
 /**
- * One connection's send word over a model socket: a queue of published messages, a socket that is
- * either full or takes everything, and the connection's close (what `conn.close()` does to the
+ * One connection's send word over a model socket: a queue of published messages, a socket with
+ * room for some number of them (none after a fill, one after a drain, so that it fills up again by
+ * itself, everything in the end), and the connection's close (what `conn.close()` does to the
  * send task: the poll descriptor closes and `wg` is unblocked without readiness).
  */
 class SendWordOps {
@@ -111,7 +112,8 @@ class SendWordOps {
     private val publishedCount = AtomicInteger()
     private val written = AtomicInteger()
     private val closing = AtomicBoolean()
-    @Volatile private var full = false
+    /** Messages the socket takes before it is full (written only by the sender of the moment and the poller). */
+    @Volatile private var room = Int.MAX_VALUE
     @Volatile private var closed = false
     @Volatile private var overlapped = false
     @Volatile private var concurrentFlush = false
@@ -144,7 +146,8 @@ class SendWordOps {
                         failed = true // a write after shutdown(SHUT_WR): EPIPE, the output is over
                         fail()
                     }
-                    if (full) return FULL
+                    if (room <= 0) return FULL
+                    room--
                     socket.add(x)
                     written.incrementAndGet()
                     queue.poll() // as the output buffer: skipped once the kernel has the bytes
@@ -215,13 +218,16 @@ class SendWordOps {
     /** The socket's send buffer fills up: writes stop short. */
     @Operation(nonParallelGroup = "poller")
     fun fill() {
-        full = true
+        room = 0
     }
 
-    /** The peer reads: the socket takes everything again, and EPOLLOUT wakes the send task. */
+    /**
+     * The peer reads a little: the socket takes one more message (then it is full again, so a flush
+     * racing the send task can fill it and hand off a second time), and EPOLLOUT wakes the send task.
+     */
     @Operation(nonParallelGroup = "poller")
     fun drain() {
-        full = false
+        room = 1
         wait.unblockAndWake(true)
     }
 
@@ -249,7 +255,8 @@ class SendWordOps {
 
     @Validate
     fun sentOnceInOrderNothingStranded() {
-        drain() // the peer reads everything in the end
+        room = Int.MAX_VALUE // the peer reads everything in the end
+        wait.unblockAndWake(true)
         check(!overlapped) { "two writers wrote at once" }
         check(!concurrentFlush) { "a lone flusher was told another flush was running" }
         check(word.sendIdle()) { "the word is not idle after the last drain" }
