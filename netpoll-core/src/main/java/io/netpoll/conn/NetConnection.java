@@ -5,6 +5,8 @@ import io.netpoll.OnRequest;
 import io.netpoll.buffer.LinkBuffer;
 import io.netpoll.buffer.Reader;
 import io.netpoll.buffer.Writer;
+import io.netpoll.error.ConnectionClosedException;
+import io.netpoll.error.ConnectionResetException;
 import io.netpoll.error.SyscallException;
 import io.netpoll.poll.PollDesc;
 import io.netpoll.poll.Poller;
@@ -202,6 +204,20 @@ public final class NetConnection extends ConnReadSide {
 
     public int fd() {
         return fd;
+    }
+
+    /**
+     * True when a handler that ended with {@code e} only met its connection's end, which is no
+     * handler failure: a peer that reset it ({@link ConnectionResetException}, from a read or a
+     * write), or a connection closed with no error or by such a reset ({@link
+     * ConnectionClosedException} with no cause or a reset as its cause). Servers log other errors.
+     */
+    public static boolean endedByPeerOrClose(Throwable e) {
+        if (e instanceof ConnectionResetException) {
+            return true;
+        }
+        return e instanceof ConnectionClosedException
+                && (e.getCause() == null || e.getCause() instanceof ConnectionResetException);
     }
 
     public Sender sender() {

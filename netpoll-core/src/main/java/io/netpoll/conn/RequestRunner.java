@@ -173,7 +173,11 @@ final class RequestRunner extends PassWord {
                 }
             }
         } catch (Throwable e) {
-            LOG.log(System.Logger.Level.WARNING, "handler failed on " + conn + "; closing it", e);
+            if (NetConnection.endedByPeerOrClose(e)) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "handler met the end of " + conn + ": " + e);
+            } else {
+                LOG.log(System.Logger.Level.WARNING, "handler failed on " + conn + "; closing it", e);
+            }
             abandon();
             conn.closeWith(e);
         } finally {

@@ -182,6 +182,62 @@ class WriteFailureTest : FunSpec({
             awaitTrue("its buffers went back") { srv.pool.bytesInUse() == 0L }
         }
     }
+
+    test("a handler that ends with the ConnectionResetException of a flush the peer's reset failed is logged as the connection's end, not as a handler failure; another exception is a WARNING") {
+        val records = java.util.concurrent.ConcurrentLinkedQueue<java.util.logging.LogRecord>()
+        val capture = object : java.util.logging.Handler() {
+            override fun publish(r: java.util.logging.LogRecord) {
+                if (r.message.startsWith("handler")) records.add(r)
+            }
+            override fun flush() {}
+            override fun close() {}
+        }
+        val logger = java.util.logging.Logger.getLogger("io.netpoll.conn")
+        val level = logger.level
+        logger.addHandler(capture)
+        logger.level = java.util.logging.Level.ALL // the DEBUG record too (JUL's FINE)
+        try {
+            val go = CountDownLatch(1)
+            val conn = AtomicReference<Connection>()
+            val cause = AtomicReference<Any?>()
+            val flushError = AtomicReference<Throwable?>()
+            server(ConnTestKit.Exec.POOL) {
+                recordClose(conn, cause)
+                onConnect { c ->
+                    go.await(10, TimeUnit.SECONDS) // until the poller has read the bytes and the reset
+                    c.writer().writeString("a late answer")
+                    try {
+                        c.writer().flush()
+                    } catch (e: Throwable) {
+                        flushError.set(e)
+                        throw e // the handler ends with it
+                    }
+                }
+                onRequest { throw IllegalStateException("not reached: the handler ended in onConnect") }
+            }.use { srv ->
+                sendThenReset(srv, byteArrayOf(0, 0, 0, 42), conn)
+                go.countDown()
+                awaitTrue("the connection closed") { cause.get() != null }
+                flushError.get().shouldBeInstanceOf<ConnectionResetException>()
+                awaitTrue("the handler's end was logged") { records.isNotEmpty() }
+                records.map { it.level } shouldBe listOf(java.util.logging.Level.FINE)
+            }
+            records.clear()
+            server(ConnTestKit.Exec.POOL) {
+                onRequest { throw IllegalStateException("a handler bug") }
+            }.use { srv ->
+                peer(srv.port).use { p ->
+                    p.getOutputStream().write(1)
+                    p.getInputStream().read() shouldBe -1 // the failed handler's connection closed
+                }
+                awaitTrue("the failure was logged") { records.isNotEmpty() }
+                records.map { it.level } shouldBe listOf(java.util.logging.Level.WARNING)
+            }
+        } finally {
+            logger.removeHandler(capture)
+            logger.level = level
+        }
+    }
 })
 
 /** What [body] returned, or what it threw. */

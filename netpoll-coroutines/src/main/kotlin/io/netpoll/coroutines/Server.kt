@@ -134,8 +134,10 @@ public class NetpollServerBuilder internal constructor() {
     public var stallThreshold: Duration? = 1.seconds
 
     /**
-     * Called when a handler throws (its connection is then closed); the default logs it. A
-     * [ConnectionClosedException] after the peer left, and cancellation at shutdown, are not errors.
+     * Called when a handler throws (its connection is then closed); the default logs it. The peer
+     * leaving is no error: a [io.netpoll.error.ConnectionResetException] (a read or a flush that met
+     * its reset) or a [ConnectionClosedException] after its reset or a close; nor is cancellation
+     * at shutdown.
      * Example: `onError = { conn, e -> metrics.failed(conn.remoteAddress, e) }`.
      *
      * **Cancellation**: a handler that ends with a `CancellationException` is not reported. The
@@ -334,12 +336,11 @@ public class NetpollServer internal constructor(
                 handler(sc)
             } catch (e: CancellationException) {
                 throw e
-            } catch (e: ConnectionClosedException) {
-                if (!stopping && e.cause != null && e.cause !is io.netpoll.error.ConnectionResetException) {
+            } catch (e: Throwable) {
+                // the peer's reset, a close, or any closed error while stopping: not a handler failure
+                if (!NetConnection.endedByPeerOrClose(e) && !(stopping && e is ConnectionClosedException)) {
                     options.onError(sc, e)
                 }
-            } catch (e: Throwable) {
-                options.onError(sc, e)
             } finally {
                 sc.connection.close()
             }

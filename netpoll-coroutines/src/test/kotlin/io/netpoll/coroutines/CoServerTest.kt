@@ -252,6 +252,50 @@ class CoServerTest : FunSpec({
         }
     }
 
+    test("a handler that ends with the ConnectionResetException of a flush the peer's reset failed is no error for onError") {
+        coTest {
+            val errors = ConcurrentLinkedQueue<Throwable>()
+            val conn = CompletableDeferred<SuspendConnection>()
+            val go = CompletableDeferred<Unit>()
+            val flushError = CompletableDeferred<Throwable>()
+            val server = netpollServer {
+                listen("tcp", "127.0.0.1:0")
+                pollers = 1
+                onError = { _, e -> errors.add(e) }
+                handle { c ->
+                    conn.complete(c)
+                    go.await() // until the poller has read the peer's bytes and its reset, all unread
+                    try {
+                        c.writeAndFlush("a late answer\n".toByteArray())
+                    } catch (e: Throwable) {
+                        flushError.complete(e)
+                        throw e // the handler ends with it
+                    }
+                }
+            }
+            try {
+                val port = (server.address as InetSocketAddress).port
+                val c = withContext(Dispatchers.IO) {
+                    LineClient(port).use { peer ->
+                        peer.send("unread")
+                        val c = conn.await()
+                        awaitTrue("the server buffered the line") { c.connection.inputLen() > 0 }
+                        peer.socket.setSoLinger(true, 0)
+                        c
+                    } // RST
+                }
+                awaitTrue("the poller read the reset") { c.connection.inputEof() }
+                go.complete(Unit)
+                withTimeout(CoTestKit.WAIT_MS) { flushError.await() }
+                    .shouldBeInstanceOf<io.netpoll.error.ConnectionResetException>()
+                awaitTrue("the connection closed") { server.connections == 0 }
+                errors.shouldBeEmpty()
+            } finally {
+                server.shutdown(2.seconds)
+            }
+        }
+    }
+
     for (custom in listOf(false, true)) {
         val which = if (custom) "dispatcher = Dispatchers.Default runs handlers off the poller threads" else
             "by default a handler runs on its connection's poller thread, also after every resume"
