@@ -211,16 +211,14 @@ public abstract class SendWord {
 
     private void whenSent(int action) {
         WHEN_SENT.getAndBitwiseOr(this, action); // then look at the state; whoever goes IDLE looks after
-        if ((int) STATE.getVolatile(this) == IDLE && (queued() == 0 || outputFailed())) {
-            sent();
-        }
+        sent();
     }
 
     /**
-     * After a move to IDLE with the queue empty, or after a failed write: does what was asked for
-     * once everything is sent (a shutdown only while there is an output left to end). The actions
-     * first, then the state again: a flush may have taken the word since the move (and handed bytes
-     * to a new send task); then its owner goes IDLE later and does this itself.
+     * After a move to IDLE with the queue empty, or after a failed write, and after an action is
+     * asked for: does what was asked for if everything is sent (a shutdown only while there is an
+     * output left to end). The actions first, then the state: a flush may have taken the word since
+     * the move (and handed bytes to a new send task); then its owner goes IDLE later and does this.
      */
     private void sent() {
         int w = whenSent;

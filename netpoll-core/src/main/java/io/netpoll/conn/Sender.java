@@ -182,18 +182,23 @@ public final class Sender extends SendWord {
     @Override
     void progressed(boolean done) {
         if (done || withinLimit()) {
-            room.unblockAndWake(true);
-            if ((conn.pauseBits & NetConnection.PAUSE_OUTPUT_FULL) != 0) {
-                conn.resume(NetConnection.PAUSE_OUTPUT_FULL);
-            }
+            queueShrank(true);
         }
     }
 
     @Override
     void sendFailed() {
-        room.unblockAndWake(false); // a waiting flush sends again and meets the error
+        queueShrank(false); // a waiting flush sends again and meets the error; reading reads what came before it
+    }
+
+    /**
+     * Poller thread: the queue drained enough ({@code ready}) or died with a failed write: wakes the
+     * flushes waiting for room and resumes reading paused on the queue.
+     */
+    private void queueShrank(boolean ready) {
+        room.unblockAndWake(ready);
         if ((conn.pauseBits & NetConnection.PAUSE_OUTPUT_FULL) != 0) {
-            conn.resume(NetConnection.PAUSE_OUTPUT_FULL); // the queue is gone: read what came before the failure
+            conn.resume(NetConnection.PAUSE_OUTPUT_FULL);
         }
     }
 
@@ -297,6 +302,6 @@ public final class Sender extends SendWord {
      * discards them).
      */
     public boolean idle() {
-        return sendIdle() && conn.queuedOutput() == 0 || sendError != null;
+        return (sendIdle() && conn.queuedOutput() == 0) || sendError != null;
     }
 }

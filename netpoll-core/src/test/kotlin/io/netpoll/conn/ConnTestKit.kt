@@ -1,5 +1,6 @@
 package io.netpoll.conn
 
+import io.kotest.matchers.types.shouldBeInstanceOf
 import io.netpoll.Connection
 import io.netpoll.Dialer
 import io.netpoll.EventLoop
@@ -7,6 +8,8 @@ import io.netpoll.HandlerExecutors
 import io.netpoll.Listener
 import io.netpoll.ShutdownReport
 import io.netpoll.buffer.BufferPool
+import io.netpoll.error.ConnectionClosedException
+import io.netpoll.error.ConnectionResetException
 import io.netpoll.poll.LoadBalance
 import io.netpoll.poll.PollerGroup
 import java.io.DataInputStream
@@ -145,6 +148,19 @@ object ConnTestKit {
             conn.set(c)
             c.addCloseCallback { cc -> cause.set(cc.closeCause() ?: "none") }
         }
+    }
+
+    /**
+     * The end of input after a peer's reset, as a reader meets it: [end] (what the read past the last
+     * byte threw) is ConnectionClosedException caused by the reset, the connection closes with the
+     * reset as its cause ([cause], kept by [recordClose]), and its buffers go back to [srv]'s pool.
+     */
+    fun endedByReset(end: Any?, cause: AtomicReference<Any?>, srv: Server) {
+        end.shouldBeInstanceOf<ConnectionClosedException>()
+        end.cause.shouldBeInstanceOf<ConnectionResetException>()
+        awaitTrue("the connection closed") { cause.get() != null }
+        cause.get().shouldBeInstanceOf<ConnectionResetException>()
+        awaitTrue("its buffers went back") { srv.pool.bytesInUse() == 0L }
     }
 
     /** Reads until EOF (-1) and returns what came; fails on the socket's read timeout. */

@@ -84,41 +84,28 @@ class StreamsAndMisuseTest : FunSpec({
     }
 
     test("a flush after close() throws ConnectionClosedException and nothing written after the close reaches the peer") {
-        ServerSocket(0, 10, InetAddress.getLoopbackAddress()).use { ss ->
-            ss.soTimeout = 5000
-            withDialer { d ->
-                val c = d.connect("tcp", "127.0.0.1:${ss.localPort}", Duration.ofSeconds(5))
-                ss.accept().use { peer ->
-                    peer.soTimeout = 5000
-                    c.writer().writeString("sent")
-                    c.writer().flush()
-                    c.close()
-                    c.writer().writeString("dropped") // a write on a closed connection goes nowhere
-                    shouldThrow<ConnectionClosedException> { c.writer().flush() }
-                    val got = peer.getInputStream().readAllBytes() // to the FIN the close sent
-                    String(got) shouldBe "sent"
-                }
-            }
+        dialedPeer { c, peer ->
+            c.writer().writeString("sent")
+            c.writer().flush()
+            c.close()
+            c.writer().writeString("dropped") // a write on a closed connection goes nowhere
+            shouldThrow<ConnectionClosedException> { c.writer().flush() }
+            val got = peer.getInputStream().readAllBytes() // to the FIN the close sent
+            String(got) shouldBe "sent"
         }
     }
 
     test("after close() the reader's calls that never wait throw ConnectionClosedException too, not an index error, though the bytes were buffered") {
-        ServerSocket(0, 10, InetAddress.getLoopbackAddress()).use { ss ->
-            ss.soTimeout = 5000
-            withDialer { d ->
-                val c = d.connect("tcp", "127.0.0.1:${ss.localPort}", Duration.ofSeconds(5))
-                ss.accept().use { peer ->
-                    peer.getOutputStream().write(byteArrayOf(0, 0, 0, 7, '\n'.code.toByte()))
-                    c.setReadTimeout(Duration.ofSeconds(5))
-                    c.reader().peek(5) // buffered: the calls below would succeed on an open connection
-                    c.reader().peekInt(0) shouldBe 7
-                    c.close()
-                    shouldThrow<ConnectionClosedException> { c.reader().peekInt(0) }
-                    shouldThrow<ConnectionClosedException> { c.reader().peekByte(4) }
-                    shouldThrow<ConnectionClosedException> { c.reader().indexOf('\n'.code.toByte(), 0) }
-                    shouldThrow<ConnectionClosedException> { c.reader().readInt() }
-                }
-            }
+        dialedPeer { c, peer ->
+            peer.getOutputStream().write(byteArrayOf(0, 0, 0, 7, '\n'.code.toByte()))
+            c.setReadTimeout(Duration.ofSeconds(5))
+            c.reader().peek(5) // buffered: the calls below would succeed on an open connection
+            c.reader().peekInt(0) shouldBe 7
+            c.close()
+            shouldThrow<ConnectionClosedException> { c.reader().peekInt(0) }
+            shouldThrow<ConnectionClosedException> { c.reader().peekByte(4) }
+            shouldThrow<ConnectionClosedException> { c.reader().indexOf('\n'.code.toByte(), 0) }
+            shouldThrow<ConnectionClosedException> { c.reader().readInt() }
         }
     }
 
@@ -208,3 +195,17 @@ class StreamsAndMisuseTest : FunSpec({
         }
     }
 })
+
+/** A dialed connection [c] to a plain loopback socket, and that socket [peer] (5 s timeouts). */
+private fun dialedPeer(body: (c: io.netpoll.Connection, peer: java.net.Socket) -> Unit) {
+    ServerSocket(0, 10, InetAddress.getLoopbackAddress()).use { ss ->
+        ss.soTimeout = 5000
+        withDialer { d ->
+            val c = d.connect("tcp", "127.0.0.1:${ss.localPort}", Duration.ofSeconds(5))
+            ss.accept().use { peer ->
+                peer.soTimeout = 5000
+                body(c, peer)
+            }
+        }
+    }
+}

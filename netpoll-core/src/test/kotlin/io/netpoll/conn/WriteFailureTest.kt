@@ -5,11 +5,11 @@ import io.kotest.matchers.shouldBe
 import io.kotest.matchers.types.shouldBeInstanceOf
 import io.netpoll.Connection
 import io.netpoll.conn.ConnTestKit.awaitTrue
+import io.netpoll.conn.ConnTestKit.endedByReset
 import io.netpoll.conn.ConnTestKit.peer
 import io.netpoll.conn.ConnTestKit.recordClose
 import io.netpoll.conn.ConnTestKit.sendThenReset
 import io.netpoll.conn.ConnTestKit.server
-import io.netpoll.error.ConnectionClosedException
 import io.netpoll.error.ConnectionResetException
 import io.netpoll.error.EofException
 import java.util.concurrent.CountDownLatch
@@ -46,12 +46,7 @@ class WriteFailureTest : FunSpec({
             steps[2] shouldBe true // the failed write did not close the connection: input was left
             steps[3] shouldBe 42
             steps[4] shouldBe 43
-            val end = steps[5]
-            end.shouldBeInstanceOf<ConnectionClosedException>()
-            end.cause.shouldBeInstanceOf<ConnectionResetException>()
-            awaitTrue("the connection closed") { cause.get() != null }
-            cause.get().shouldBeInstanceOf<ConnectionResetException>()
-            awaitTrue("its buffers went back, the discarded output's too") { srv.pool.bytesInUse() == 0L }
+            endedByReset(steps[5], cause, srv) // the discarded output's buffers went back too
         }
     }
 
@@ -174,12 +169,7 @@ class WriteFailureTest : FunSpec({
             awaitTrue("the handler wrote once and read twice") { steps.size == 3 }
             steps[0].shouldBeInstanceOf<ConnectionResetException>() // the write took the socket's reset
             (steps[1] as ByteArray).contentEquals(ConnTestKit.pattern(0, total)) shouldBe true
-            val end = steps[2]
-            end.shouldBeInstanceOf<ConnectionClosedException>()
-            end.cause.shouldBeInstanceOf<ConnectionResetException>()
-            awaitTrue("the connection closed") { cause.get() != null }
-            cause.get().shouldBeInstanceOf<ConnectionResetException>()
-            awaitTrue("its buffers went back") { srv.pool.bytesInUse() == 0L }
+            endedByReset(steps[2], cause, srv)
         }
     }
 
