@@ -13,6 +13,7 @@ import io.netpoll.conn.ConnTestKit.server
 import io.netpoll.conn.ConnTestKit.withDialer
 import io.netpoll.error.ConcurrentAccessException
 import io.netpoll.error.ConnectionClosedException
+import io.netpoll.error.WriteTimeoutException
 import io.netpoll.poll.Poller
 import java.io.DataInputStream
 import java.io.DataOutputStream
@@ -106,6 +107,33 @@ class StreamsAndMisuseTest : FunSpec({
             shouldThrow<ConnectionClosedException> { c.reader().peekByte(4) }
             shouldThrow<ConnectionClosedException> { c.reader().indexOf('\n'.code.toByte(), 0) }
             shouldThrow<ConnectionClosedException> { c.reader().readInt() }
+        }
+    }
+
+    test("shutdownOutput at the write timeout throws WriteTimeoutException and leaves the output open: the queued bytes and later writes still go out, and a second shutdownOutput sends EOF after them; after close() it throws ConnectionClosedException") {
+        val size = 16 shl 20 // far more than the socket buffers hold while the peer does not read
+        ServerSocket(0, 10, InetAddress.getLoopbackAddress()).use { ss ->
+            ss.receiveBufferSize = 4096
+            ss.soTimeout = 5000
+            withDialer(io.netpoll.buffer.BufferPool(64L shl 20)) { d ->
+                val c = d.connect("tcp", "127.0.0.1:${ss.localPort}", Duration.ofSeconds(5))
+                ss.accept().use { peer ->
+                    peer.soTimeout = 10_000
+                    c.setWriteTimeout(Duration.ofMillis(200))
+                    c.writer().writeBinary(ConnTestKit.pattern(0, size))
+                    shouldThrow<WriteTimeoutException> { c.shutdownOutput() } // the peer reads nothing yet
+                    c.setWriteTimeout(null)
+                    val got = java.util.concurrent.CompletableFuture.supplyAsync { peer.getInputStream().readAllBytes() }
+                    c.writer().writeString("more")
+                    c.writer().flush() // waits while the peer reads: now everything queued is sent
+                    c.writer().writeString("last")
+                    c.writer().flush() // the output is still open: a write after SHUT_WR would fail (EPIPE)
+                    c.shutdownOutput() // now the EOF, which ends readAllBytes
+                    got.get(20, TimeUnit.SECONDS).contentEquals(ConnTestKit.pattern(0, size) + "morelast".toByteArray()) shouldBe true
+                    c.close()
+                    shouldThrow<ConnectionClosedException> { c.shutdownOutput() }
+                }
+            }
         }
     }
 

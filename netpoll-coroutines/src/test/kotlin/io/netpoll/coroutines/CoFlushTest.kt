@@ -17,6 +17,7 @@ import io.netpoll.coroutines.CoTestKit.withConn
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
+import kotlinx.coroutines.cancelAndJoin
 import kotlinx.coroutines.withContext
 import java.io.BufferedReader
 import java.io.InputStreamReader
@@ -79,6 +80,26 @@ class CoFlushTest : FunSpec({
                 c.conn.isActive.shouldBeTrue() // reading goes on after a half-close
                 c.send("still here")
                 c.conn.readString(10) shouldBe "still here"
+            }
+        }
+    }
+
+    test("a shutdownOutput cancelled while it waits for the queue leaves the output open: what was queued and a later write still reach the peer, and a second shutdownOutput sends EOF after them") {
+        coTest {
+            withConn(peerReceiveBuffer = 4096) { c ->
+                val total = 16 shl 20
+                c.conn.output.writeBinary(pattern(0, total))
+                val shut = launchNow { c.conn.shutdownOutput() }
+                shut.isActive.shouldBeTrue() // 16 MiB cannot all be sent while the peer does not read
+                shut.cancelAndJoin()
+                val reader = async(Dispatchers.IO) {
+                    val bad = readPattern(c.peer.getInputStream(), total.toLong())
+                    Triple(bad, String(CoTestKit.readFully(c.peer.getInputStream(), 8)), c.peer.getInputStream().read())
+                }
+                c.conn.writeAndFlush("more".toByteArray()) // waits while the peer reads: now everything is sent
+                c.conn.writeAndFlush("last".toByteArray()) // the output is still open: after SHUT_WR this fails (EPIPE)
+                c.conn.shutdownOutput()
+                reader.await() shouldBe Triple(0L, "morelast", -1)
             }
         }
     }
