@@ -1,13 +1,15 @@
 package io.netpoll.coroutines
 
 import io.netpoll.conn.NetConnection
+import io.netpoll.error.ConcurrentAccessException
 import io.netpoll.error.ReadTimeoutException
 import io.netpoll.poll.PollDesc
+import kotlinx.coroutines.CancellationException
 
 /**
  * A read's wait for bytes, as both waits check it on each wake-up (the read parker's slot and the
- * general wait, `SuspendConnection.awaitInput`), in the order the read contract gives: the closed
- * error once the connection is closed, whatever is buffered; `true` when the bytes are buffered
+ * general wait, [awaitInput]), in the order the read contract gives: the closed error once the
+ * connection is closed, whatever is buffered; `true` when the bytes are buffered
  * (bytes that came before a peer's FIN or reset are read first); at the end of input, `false` after
  * a FIN, or after a reset the closed error caused by it (and the connection closes); then the
  * deadline and close flags of the poll descriptor.
@@ -25,6 +27,46 @@ internal class InputWait(private val c: NetConnection) : ByteWait {
                 }
             }
         }
+
+    /**
+     * The general wait for [n] bytes or EOF, for the reads that cannot wait in [parker]'s slot (a
+     * per-wait read timeout, another dispatcher): a suspending frame, entered into the connection,
+     * that loops over wake-ups in [parker] (whose [Parker.bytes] is this). It decides at once and
+     * after each wake-up with [outcome], as the slot does, so both waits end alike: once the
+     * connection is closed, with the closed error, never `true` over input that the close has taken
+     * away.
+     */
+    suspend fun awaitInput(parker: Parker, n: Int): Boolean {
+        c.enterOrThrow()
+        try {
+            val pd = c.pollDesc()
+            val deadline = c.readWaitDeadline()
+            val ownDeadline = deadline != c.readDeadlineNanos()
+            if (ownDeadline) pd.setDeadline(PollDesc.READ, deadline)
+            c.needInput(n)
+            try {
+                while (true) {
+                    when (val r = outcome(n)) {
+                        true -> return true
+                        false -> return false
+                        is Throwable -> throw r
+                    }
+                    try {
+                        parker.park { pd.check(PollDesc.READ) }
+                    } catch (e: CancellationException) {
+                        throw e // an IllegalStateException too, but not a double wait
+                    } catch (e: IllegalStateException) {
+                        throw ConcurrentAccessException()
+                    }
+                }
+            } finally {
+                c.needInput(0)
+                if (ownDeadline) pd.setDeadline(PollDesc.READ, c.readDeadlineNanos())
+            }
+        } finally {
+            c.leave()
+        }
+    }
 
     override fun waiting(n: Int) = needInput(n)
 

@@ -8,9 +8,6 @@ import io.netpoll.error.EofException
 import io.netpoll.error.LimitExceededException
 import io.netpoll.error.ReadTimeoutException
 import io.netpoll.error.WriteTimeoutException
-import io.netpoll.poll.PollDesc
-import io.netpoll.timer.Timeout
-import kotlinx.coroutines.CancellationException
 import java.net.SocketAddress
 import java.nio.ByteBuffer
 import kotlin.coroutines.CoroutineContext
@@ -79,17 +76,20 @@ public class SuspendConnection(
     /** The dispatcher of this connection's poller (public as the `dispatcher` extension). */
     internal val pollerDispatcher: PollerDispatcher = PollerDispatcher.of(connection.poller())
 
-    /** Parks readers in the read word (`pd.rg`); its slot is reused by every wait of a handler. */
-    private val readParker = Parker(connection.pollDesc().rg, pollerDispatcher, InputWait(connection))
+    /** What a read waits for, decided alike by both waits. */
+    private val inputWait = InputWait(connection)
 
-    /** Parks flushes waiting for room in the send queue. */
-    private val roomParker = Parker(connection.sender().room, pollerDispatcher)
+    /** Parks readers in the read word (`pd.rg`); its slot is reused by every wait of a handler. */
+    private val readParker = Parker(connection.pollDesc().rg, pollerDispatcher, inputWait)
+
+    /** Where flushes wait for room in the send queue. */
+    private val roomWait = RoomWait(connection, pollerDispatcher)
 
     init {
         // a parked coroutine's job keeps a hook on each parker: drop it with the connection
         connection.addCloseCallback {
             readParker.dispose()
-            roomParker.dispose()
+            roomWait.dispose()
         }
     }
 
@@ -243,51 +243,11 @@ public class SuspendConnection(
      * Waits until [n] bytes or EOF. A coroutine on the poller with no per-wait [readTimeout] waits in
      * the read parker's slot, which re-checks the input itself on every wake-up and resumes the
      * caller once, with the outcome: no suspending frame, no loop, nothing allocated. Any other waits
-     * in [awaitInput]. Both are tail calls, so this function has no frame either.
+     * in [InputWait.awaitInput]. Both are tail calls, so this function has no frame either.
      */
     private suspend fun waitInput(n: Int): Boolean {
         val slot = if (connection.readTimeoutNanos() <= 0) readParker.slotFor(coroutineContext) else null
-        return if (slot != null) slot.awaitBytes(n) else awaitInput(n)
-    }
-
-    /**
-     * The general wait for [n] bytes or EOF: a suspending frame, entered into the connection, that
-     * loops over wake-ups. It decides at once and after each wake-up with the read parker's
-     * [InputWait], as the slot does, so both waits end alike: once the connection is closed, with
-     * the closed error, never `true` over input that the close has taken away.
-     */
-    private suspend fun awaitInput(n: Int): Boolean {
-        val c = connection
-        c.enterOrThrow()
-        try {
-            val wait = readParker.bytes!!
-            val pd = c.pollDesc()
-            val deadline = c.readWaitDeadline()
-            val ownDeadline = deadline != c.readDeadlineNanos()
-            if (ownDeadline) pd.setDeadline(PollDesc.READ, deadline)
-            c.needInput(n)
-            try {
-                while (true) {
-                    when (val r = wait.outcome(n)) {
-                        true -> return true
-                        false -> return false
-                        is Throwable -> throw r
-                    }
-                    try {
-                        readParker.park { pd.check(PollDesc.READ) }
-                    } catch (e: CancellationException) {
-                        throw e // an IllegalStateException too, but not a double wait
-                    } catch (e: IllegalStateException) {
-                        throw ConcurrentAccessException()
-                    }
-                }
-            } finally {
-                c.needInput(0)
-                if (ownDeadline) pd.setDeadline(PollDesc.READ, c.readDeadlineNanos())
-            }
-        } finally {
-            c.leave()
-        }
+        return if (slot != null) slot.awaitBytes(n) else inputWait.awaitInput(readParker, n)
     }
 
     /**
@@ -550,7 +510,7 @@ public class SuspendConnection(
      */
     public suspend fun flush() {
         if (sendNow()) return
-        flushSlow()
+        roomWait.flushSlow()
     }
 
     /** Sends what the socket takes now; true when the flush is complete (no suspending frame needed). */
@@ -561,56 +521,6 @@ public class SuspendConnection(
             return connection.sender().send(true)
         } finally {
             connection.leaveCall(token)
-        }
-    }
-
-    /** The socket is full: wait for room, send again, until the flush is complete. */
-    private suspend fun flushSlow() {
-        connection.enterOrThrow()
-        try {
-            val sender = connection.sender()
-            do awaitRoom() while (!sender.send(true))
-        } finally {
-            connection.leave()
-        }
-    }
-
-    /** Suspends until [done] (default: the queue is within the write-queue limit), the write deadline, or close. */
-    private suspend fun awaitRoom(done: () -> Boolean = { !connection.sender().mustWait() }) {
-        val c = connection
-        val sender = c.sender()
-        // The write timeout bounds this wait from now on; the absolute write deadline may be moved
-        // meanwhile (which wakes this wait), so the deadline in force is re-read on every pass and
-        // the timer re-armed when it changed.
-        val timeoutAt = c.writeTimeoutNanos().let { t -> if (t > 0) nonZero(System.nanoTime() + t) else 0L }
-        var timer: Timeout? = null
-        var armedFor = 0L
-        try {
-            while (true) {
-                if (!c.isActive) throw c.closedError()
-                if (done()) return
-                val absolute = c.writeDeadlineNanos()
-                val deadline = earliest(absolute, timeoutAt)
-                if (deadline != 0L && System.nanoTime() - deadline >= 0) throw WriteTimeoutException()
-                if (deadline != armedFor) {
-                    timer?.cancel()
-                    timer = if (deadline != 0L) c.poller().schedule(deadline) { sender.room.unblockAndWake(false) } else null
-                    armedFor = deadline
-                }
-                try {
-                    // re-checked after WAIT is published: a deadline moved before that is seen here,
-                    // one moved after it wakes this waiter
-                    roomParker.park {
-                        if (done() || !c.isActive || c.writeDeadlineNanos() != absolute) PollDesc.ERR_CLOSING else PollDesc.OK
-                    }
-                } catch (e: CancellationException) {
-                    throw e // an IllegalStateException too, but not a double wait
-                } catch (e: IllegalStateException) {
-                    throw ConcurrentAccessException()
-                }
-            }
-        } finally {
-            timer?.cancel()
         }
     }
 
@@ -637,14 +547,8 @@ public class SuspendConnection(
      * **Cancellation**: as [flush]; the output is then not shut down.
      */
     public suspend fun shutdownOutput() {
-        connection.enterOrThrow()
-        try {
-            flush()
-            val sender = connection.sender()
-            awaitRoom { sender.idle() }
-        } finally {
-            connection.leave()
-        }
+        flush()
+        roomWait.awaitSent()
         connection.shutdownOutput()
     }
 
@@ -661,16 +565,6 @@ public class SuspendConnection(
 }
 
 private const val CR: Byte = '\r'.code.toByte()
-
-private fun nonZero(nanoTime: Long): Long = if (nanoTime == 0L) 1 else nanoTime
-
-/** The earlier of two nanoTime deadlines, 0 meaning none. */
-private fun earliest(a: Long, b: Long): Long = when {
-    a == 0L -> b
-    b == 0L -> a
-    a - b < 0 -> a
-    else -> b
-}
 
 private fun Duration.toJavaDuration(): java.time.Duration = java.time.Duration.ofNanos(inWholeNanoseconds)
 
