@@ -42,7 +42,9 @@ import java.lang.invoke.VarHandle;
  * on, and the input's end closes the connection as above (after a FIN: the application, or the
  * handlers' end, as always). A write that met the peer's reset took the socket's error, so its reads
  * return the bytes left, then 0: the poller reads that end as the reset
- * ({@link Sender#resetTaken}), not as a FIN.
+ * ({@link Sender#resetTaken}), not as a FIN. When that 0 comes while a flushing thread is writing,
+ * whose write may have taken the reset an instant before and not stored it yet, the poller reads
+ * again a timer tick later and decides then ({@code endLookedAgain}).
  *
  * <p>One link of {@link NetConnection}'s class chain (see there), after {@link ConnTimeouts}.
  */
@@ -91,6 +93,13 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
     private boolean peerClosing;
     /* Set by adopt() until the first EAGAIN, EOF or error: the dialer consumed the earlier events. */
     boolean eventsUnknown;
+    /*
+     * A read returned 0 while a flushing thread owned the send (SendWord's CALLER): its write may
+     * have taken the peer's reset and not yet stored it (it does before it lets go of the send), so
+     * that 0 may be the reset, not a FIN. The poller reads again a timer tick later and decides then
+     * (a FIN reads 0 again, and so does a taken reset). false → true once; the second 0 decides.
+     */
+    private boolean endLookedAgain;
 
     ConnReadSide(int fd, Poller poller, ConnConfig config, PollDesc registered) {
         super(fd, poller, config, registered);
@@ -178,6 +187,11 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
                 input.bookAck(0);
                 eventsUnknown = false;
                 if (n == 0) {
+                    if (!endLookedAgain && sender.callerOwns()) {
+                        endLookedAgain = true;
+                        poller.schedule(System.nanoTime() + Poller.TICK_NANOS, this::readReady);
+                        return; // a flushing thread's write may have taken the reset: read again
+                    }
                     IOException reset = sender.resetTaken(); // a write took the reset: this end is it
                     if (reset == null) {
                         peerFinished(null);

@@ -190,6 +190,14 @@ public abstract class SendWord {
         return (int) STATE.getVolatile(this) == POLLER;
     }
 
+    /**
+     * True while a flushing thread owns the send: it may be between a write's system call and the
+     * handling of its outcome. (A failed write's error is stored before the word leaves CALLER.)
+     */
+    final boolean callerOwns() {
+        return (int) STATE.getVolatile(this) == CALLER;
+    }
+
     /** True while nobody is sending. */
     final boolean sendIdle() {
         return (int) STATE.getVolatile(this) == IDLE;

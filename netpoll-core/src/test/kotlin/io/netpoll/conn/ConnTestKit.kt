@@ -163,6 +163,14 @@ object ConnTestKit {
         awaitTrue("its buffers went back") { srv.pool.bytesInUse() == 0L }
     }
 
+    /** What [body] returned, or what it threw. */
+    fun attempt(body: () -> Any?): Any? =
+        try {
+            body()
+        } catch (e: Throwable) {
+            e
+        }
+
     /** Reads until EOF (-1) and returns what came; fails on the socket's read timeout. */
     fun readToEof(s: Socket): ByteArray = s.getInputStream().readAllBytes()
 

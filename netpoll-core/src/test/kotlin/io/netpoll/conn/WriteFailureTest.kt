@@ -4,6 +4,7 @@ import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.types.shouldBeInstanceOf
 import io.netpoll.Connection
+import io.netpoll.conn.ConnTestKit.attempt
 import io.netpoll.conn.ConnTestKit.awaitTrue
 import io.netpoll.conn.ConnTestKit.endedByReset
 import io.netpoll.conn.ConnTestKit.peer
@@ -229,14 +230,6 @@ class WriteFailureTest : FunSpec({
         }
     }
 })
-
-/** What [body] returned, or what it threw. */
-private fun attempt(body: () -> Any?): Any? =
-    try {
-        body()
-    } catch (e: Throwable) {
-        e
-    }
 
 /**
  * Bytes waiting unread in the kernel for the IPv4 loopback socket from [localPort] to [remotePort]
