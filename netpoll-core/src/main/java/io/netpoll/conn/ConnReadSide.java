@@ -43,8 +43,8 @@ import java.lang.invoke.VarHandle;
  * handlers' end, as always). A write that met the peer's reset took the socket's error, so its reads
  * return the bytes left, then 0: the poller reads that end as the reset
  * ({@link Sender#resetTaken}), not as a FIN. When that 0 comes while a flushing thread is writing,
- * whose write may have taken the reset an instant before and not stored it yet, the poller reads
- * again a timer tick later and decides then ({@code endLookedAgain}).
+ * whose write may have taken the reset an instant before and not stored it yet, the poller decides
+ * once that write settled ({@link #writerUnsettled}).
  *
  * <p>One link of {@link NetConnection}'s class chain (see there), after {@link ConnTimeouts}.
  */
@@ -94,12 +94,17 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
     /* Set by adopt() until the first EAGAIN, EOF or error: the dialer consumed the earlier events. */
     boolean eventsUnknown;
     /*
-     * A read returned 0 while a flushing thread owned the send (SendWord's CALLER): its write may
-     * have taken the peer's reset and not yet stored it (it does before it lets go of the send), so
-     * that 0 may be the reset, not a FIN. The poller reads again a timer tick later and decides then
-     * (a FIN reads 0 again, and so does a taken reset). false → true once; the second 0 decides.
+     * A read returned 0 while a flushing thread owned the send (SendWord's CALLER): the write it was
+     * in may have taken the peer's reset and not stored it yet, so that 0 may be the reset, not a FIN
+     * (writerUnsettled). endWaiting: false → true at that first 0, for good (the end is decided once,
+     * later); endMark: SendWord's settled count then; endRecheckArmed: true while a re-read is on the
+     * timer wheel, false when it runs.
      */
-    private boolean endLookedAgain;
+    private boolean endWaiting;
+    private int endMark;
+    private boolean endRecheckArmed;
+    /** Reads of the input's end that had to wait for a flushing thread's write (tests look at it). */
+    volatile int endWaits;
 
     ConnReadSide(int fd, Poller poller, ConnConfig config, PollDesc registered) {
         super(fd, poller, config, registered);
@@ -187,10 +192,8 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
                 input.bookAck(0);
                 eventsUnknown = false;
                 if (n == 0) {
-                    if (!endLookedAgain && sender.callerOwns()) {
-                        endLookedAgain = true;
-                        poller.schedule(System.nanoTime() + Poller.TICK_NANOS, this::readReady);
-                        return; // a flushing thread's write may have taken the reset: read again
+                    if (inputEof || writerUnsettled()) {
+                        return; // decided already, or to be decided once a flushing thread's write settled
                     }
                     IOException reset = sender.resetTaken(); // a write took the reset: this end is it
                     if (reset == null) {
@@ -204,6 +207,39 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
                 return;
             }
         }
+    }
+
+    /**
+     * Poller thread, at a read of 0 (the input's end, a FIN or a reset that a write took): true while
+     * that end cannot be decided yet. That is while a flushing thread that owned the send at the first
+     * such read still owns it and has not settled a write since: the write it was in may have taken the
+     * reset and not stored it yet ({@link Sender#resetTaken}). It never blocks (a full socket hands
+     * the send to the poller), so this ends within one of its writes; a re-read is armed a timer tick
+     * later meanwhile (a FIN reads 0 again, and so does a taken reset), and any read before it
+     * decides as well once the write settled. (The kernel orders the two system calls on the socket's
+     * lock: a write that took the reset returned before this read returned 0, so that write is the
+     * one in progress here, or it settled already and its error is visible.)
+     */
+    private boolean writerUnsettled() {
+        int settled = sender.callerSettled(); // before the state: a write settles before it lets go
+        if (!sender.callerOwns()) {
+            return false;
+        }
+        if (!endWaiting) {
+            endWaiting = true;
+            endMark = settled;
+        } else if (settled != endMark) {
+            return false;
+        }
+        endWaits++;
+        if (!endRecheckArmed) {
+            endRecheckArmed = true;
+            poller.schedule(System.nanoTime() + Poller.TICK_NANOS, () -> {
+                endRecheckArmed = false;
+                readReady();
+            });
+        }
+        return true;
     }
 
     /** Poller thread: the input ended with {@code e}; the bytes before it are read first, if any. */

@@ -28,11 +28,13 @@ import java.lang.invoke.VarHandle;
 public abstract class SendWord {
     private static final VarHandle STATE;
     private static final VarHandle WHEN_SENT;
+    private static final VarHandle SETTLED;
 
     static {
         try {
             STATE = MethodHandles.lookup().findVarHandle(SendWord.class, "state", int.class);
             WHEN_SENT = MethodHandles.lookup().findVarHandle(SendWord.class, "whenSent", int.class);
+            SETTLED = MethodHandles.lookup().findVarHandle(SendWord.class, "settled", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -59,6 +61,12 @@ public abstract class SendWord {
      * bits after the move (sent(), which acts only if the word is still IDLE with nothing queued,
      * else the owner that took it goes IDLE later and looks again), so at least one of them acts
      * (both may: closing and shutting down are idempotent). Never cleared.
+     * settled: a count, +1 by the flushing thread that owns the send (CALLER) each time one of its
+     * writeOut calls returns or throws, after its outcome is stored (a failed write's sendError),
+     * before the word leaves CALLER; only the owner writes it (ownership passes by CAS on state).
+     * The poller reads it with the state (ConnReadSide.writerUnsettled: a 0 read while a flushing
+     * thread writes is decided once that write settled, as it may have taken the peer's reset).
+     * Wraps; compared for equality only.
      */
     static final int IDLE = 0;
     static final int CALLER = 1;
@@ -72,6 +80,7 @@ public abstract class SendWord {
     private final PollerSend task = new PollerSend();
     @SuppressWarnings("unused") private volatile int state;
     @SuppressWarnings("unused") private volatile int whenSent;
+    @SuppressWarnings("unused") private volatile int settled;
     private static final int CLOSE_WHEN_SENT = 1;
     private static final int SHUT_WHEN_SENT = 2;
 
@@ -190,12 +199,19 @@ public abstract class SendWord {
         return (int) STATE.getVolatile(this) == POLLER;
     }
 
-    /**
-     * True while a flushing thread owns the send: it may be between a write's system call and the
-     * handling of its outcome. (A failed write's error is stored before the word leaves CALLER.)
-     */
+    /** True while a flushing thread owns the send: it may be between a write's system call and its outcome. */
     final boolean callerOwns() {
         return (int) STATE.getVolatile(this) == CALLER;
+    }
+
+    /** The count of the flushing threads' settled writes (see the field); read it before {@link #callerOwns}. */
+    final int callerSettled() {
+        return (int) SETTLED.getVolatile(this);
+    }
+
+    /** CALLER: one of this thread's writes settled (its outcome stored). A release store: one writer. */
+    private void settle() {
+        SETTLED.setRelease(this, (int) SETTLED.get(this) + 1);
     }
 
     /** True while nobody is sending. */
@@ -248,12 +264,14 @@ public abstract class SendWord {
             try {
                 r = writeOut(false);
             } catch (IOException e) {
+                settle();
                 STATE.setVolatile(this, IDLE);
                 if (whenSent != 0) {
                     sent(); // after a failed write nothing more will be sent
                 }
                 throw e;
             }
+            settle();
             if (r == DONE) {
                 STATE.setVolatile(this, IDLE);
                 if (whenSent != 0) {

@@ -43,9 +43,9 @@ public final class Sender extends SendWord {
     public final WaitWord room = new WaitWord();
     /*
      * sendError: null → the first failed write's error, once, by whoever wrote (the flushing thread
-     * or the send task, which own the send while they write), before the writer lets go of the send
-     * (the poller relies on that when it reads 0 while a flushing thread owns it: ConnReadSide's
-     * endLookedAgain); never cleared. Once set, writeOut discards what is queued and throws a new
+     * or the send task, which own the send while they write), before that write settles and the
+     * writer lets go of the send (the poller relies on that when it reads 0 while a flushing thread
+     * owns it: ConnReadSide.writerUnsettled); never cleared. Once set, writeOut discards what is queued and throws a new
      * exception of the same errno on every call.
      */
     private volatile SyscallException sendError;
