@@ -214,11 +214,11 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
      * that end cannot be decided yet. That is while a flushing thread that owned the send at the first
      * such read still owns it and has not settled a write since: the write it was in may have taken the
      * reset and not stored it yet ({@link Sender#resetTaken}). It never blocks (a full socket hands
-     * the send to the poller), so this ends within one of its writes; a re-read is armed a timer tick
-     * later meanwhile (a FIN reads 0 again, and so does a taken reset), and any read before it
-     * decides as well once the write settled. (The kernel orders the two system calls on the socket's
-     * lock: a write that took the reset returned before this read returned 0, so that write is the
-     * one in progress here, or it settled already and its error is visible.)
+     * the send to the poller), so this ends within one of its {@code writeOut} calls; a re-read is
+     * armed a timer tick later meanwhile (a FIN reads 0 again, and so does a taken reset), and any
+     * read before it decides as well once the write settled. (The kernel orders the two system calls
+     * on the socket's lock: a write that took the reset returned before this read returned 0, so that
+     * write is the one in progress here, or it settled already and its error is visible.)
      */
     private boolean writerUnsettled() {
         int settled = sender.callerSettled(); // before the state: a write settles before it lets go

@@ -44,8 +44,8 @@ public abstract class SendWord {
      * state:
      *   IDLE → CALLER     send(): a flushing thread (CAS); a flush that finds CALLER is a
      *                     second concurrent flush and throws ConcurrentAccessException
-     *   CALLER → IDLE     that thread, when the queue is empty, when a write fails, or when the
-     *                     connection closed before it could hand off
+     *   CALLER → IDLE     that thread, when the queue is empty, when a write fails (or throws
+     *                     anything else), or when the connection closed before it could hand off
      *   CALLER → POLLER   that thread, when the socket is full: then it parks the send task in wg
      *                     with Go's prepare/commit
      *   POLLER → CALLER   that thread again, when the commit failed (readiness came meanwhile): it
@@ -62,11 +62,11 @@ public abstract class SendWord {
      * else the owner that took it goes IDLE later and looks again), so at least one of them acts
      * (both may: closing and shutting down are idempotent). Never cleared.
      * settled: a count, +1 by the flushing thread that owns the send (CALLER) each time one of its
-     * writeOut calls returns or throws, after its outcome is stored (a failed write's sendError),
-     * before the word leaves CALLER; only the owner writes it (ownership passes by CAS on state).
-     * The poller reads it with the state (ConnReadSide.writerUnsettled: a 0 read while a flushing
-     * thread writes is decided once that write settled, as it may have taken the peer's reset).
-     * Wraps; compared for equality only.
+     * writeOut calls (each writes until the queue is empty or the socket full) returns or throws,
+     * after its outcome is stored (a failed write's sendError), before the word leaves CALLER; only
+     * the owner writes it (ownership passes by CAS on state). The poller reads it with the state
+     * (ConnReadSide.writerUnsettled: a 0 read while a flushing thread writes is decided once that
+     * write settled, as it may have taken the peer's reset). Wraps; compared for equality only.
      */
     static final int IDLE = 0;
     static final int CALLER = 1;
@@ -263,7 +263,7 @@ public abstract class SendWord {
             int r;
             try {
                 r = writeOut(false);
-            } catch (IOException e) {
+            } catch (Throwable e) { // an IOException, or a bug: either way this thread lets go
                 settle();
                 STATE.setVolatile(this, IDLE);
                 if (whenSent != 0) {

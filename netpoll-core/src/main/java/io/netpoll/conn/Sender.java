@@ -43,9 +43,10 @@ public final class Sender extends SendWord {
     public final WaitWord room = new WaitWord();
     /*
      * sendError: null → the first failed write's error, once, by whoever wrote (the flushing thread
-     * or the send task, which own the send while they write), before that write settles and the
-     * writer lets go of the send (the poller relies on that when it reads 0 while a flushing thread
-     * owns it: ConnReadSide.writerUnsettled); never cleared. Once set, writeOut discards what is queued and throws a new
+     * or the send task, which own the send while they write); never cleared. A flushing thread's
+     * write settles (SendWord.settled) after it, and the thread lets go of the send after that: the
+     * poller relies on it when it reads 0 while a flushing thread owns the send
+     * (ConnReadSide.writerUnsettled). Once set, writeOut discards what is queued and throws a new
      * exception of the same errno on every call.
      */
     private volatile SyscallException sendError;

