@@ -9,6 +9,7 @@ import io.netpoll.error.SyscallException;
 import io.netpoll.poll.LoadBalance;
 import io.netpoll.poll.PollDesc;
 import io.netpoll.poll.PollerGroup;
+import io.netpoll.timer.Deadlines;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,7 +35,10 @@ import java.util.concurrent.Executor;
  * connects), {@code tcp4}, {@code tcp6}, {@code unix}. Errors:
  * {@link io.netpoll.error.ConnectionRefusedException}, {@link io.netpoll.error.UnreachableException},
  * {@link DialTimeoutException} (the whole dial, over all addresses), {@link io.netpoll.error.UnsupportedException}
- * for an unknown network, host or malformed address. A dialed connection is used with blocking calls,
+ * for an unknown network, host or malformed address, {@link io.netpoll.error.ConnectionClosedException}
+ * when the dialer's poller group is closed before or while the dial waits (the socket is closed), and
+ * {@link io.netpoll.error.SyscallException} with its errno for the rest (EAGAIN at once for a unix
+ * socket whose listener's queue is full). A dialed connection is used with blocking calls,
  * or given a handler with {@link Connection#setOnRequest} (run on the dialer's executor).
  */
 public final class Dialer {
@@ -79,12 +83,15 @@ public final class Dialer {
         static final Dialer DIALER = create(HandlerExecutors.boundedPool(HandlerExecutors.defaultPoolSize()));
     }
 
-    /** Connects, blocking the calling thread; {@code timeout} null or zero: no limit. */
+    /**
+     * Connects, blocking the calling thread; {@code timeout} null, zero or ~146 years and more
+     * ({@link Deadlines#FOREVER}): no limit; negative: {@link DialTimeoutException} at once.
+     */
     public Connection connect(String network, String address, Duration timeout) throws IOException {
-        long deadline = timeout == null || timeout.isZero() ? 0 : System.nanoTime() + timeout.toNanos();
-        if (deadline == 0 && timeout != null && timeout.isNegative()) {
+        if (timeout != null && timeout.isNegative()) {
             throw new DialTimeoutException();
         }
+        long deadline = Deadlines.after(System.nanoTime(), Deadlines.timeoutNanos(timeout));
         List<SocketAddress> addresses = Addresses.resolve(network, address, false);
         IOException last = null;
         for (SocketAddress a : addresses) {

@@ -8,6 +8,7 @@ import io.netpoll.poll.Poller;
 import io.netpoll.poll.PollerGroup;
 import io.netpoll.poll.StallDetector;
 import io.netpoll.server.Acceptor;
+import io.netpoll.timer.Deadlines;
 
 import java.io.IOException;
 import java.time.Duration;
@@ -176,7 +177,7 @@ public final class EventLoop {
             }
         }
         long start = System.nanoTime();
-        long deadline = start + (grace == null ? 0 : grace.toNanos());
+        long deadline = start + Deadlines.cappedNanos(grace);
         int idle = 0;
         int drained = 0;
         Set<NetConnection> busyOnce = ConcurrentHashMap.newKeySet();
@@ -366,7 +367,7 @@ public final class EventLoop {
             if (d.isNegative()) {
                 throw new IllegalArgumentException(what + " must not be negative: " + d);
             }
-            return d.toNanos();
+            return Deadlines.timeoutNanos(d); // one too long to count in nanoseconds is none
         }
 
         /**

@@ -2,6 +2,7 @@ package io.netpoll.client;
 
 import io.netpoll.conn.ConnConfig;
 import io.netpoll.conn.NetConnection;
+import io.netpoll.error.ConnectionClosedException;
 import io.netpoll.error.DialTimeoutException;
 import io.netpoll.error.SyscallException;
 import io.netpoll.poll.PollDesc;
@@ -45,7 +46,14 @@ public final class DialAttempt {
             Sockets.setInt(fd, Linux.IPPROTO_TCP, Linux.TCP_NODELAY, 1);
         }
         pd = poller.newDesc(fd, PollDesc.WAKE_WAITERS);
-        poller.add(pd);
+        try {
+            poller.add(pd);
+        } catch (SyscallException e) {
+            if (!poller.isRunning()) {
+                throw new ConnectionClosedException(); // the client was closed
+            }
+            throw e;
+        }
         connecting = !Sockets.connect(fd, address);
         if (connecting && deadline != 0) {
             pd.setDeadline(PollDesc.WRITE, deadline);
@@ -61,12 +69,17 @@ public final class DialAttempt {
     }
 
     /**
-     * After a wake-up: throws {@link DialTimeoutException} past the deadline, the connect error
+     * After a wake-up: throws {@link DialTimeoutException} past the deadline,
+     * {@link ConnectionClosedException} once the client's poller closed, the connect error
      * ({@code SO_ERROR}) if it failed; returns normally with {@link #connecting()} false once connected.
      */
     public void check() throws IOException {
-        if (pd.check(PollDesc.WRITE) == PollDesc.ERR_TIMEOUT) {
+        int waited = pd.check(PollDesc.WRITE);
+        if (waited == PollDesc.ERR_TIMEOUT) {
             throw new DialTimeoutException();
+        }
+        if (waited == PollDesc.ERR_CLOSING) {
+            throw new ConnectionClosedException(); // the client was closed while this dial waited
         }
         int err = Sockets.pendingError(fd);
         if (err != 0) {
@@ -83,10 +96,12 @@ public final class DialAttempt {
         }
     }
 
-    /** The connected socket as a connection (its reads start now). */
+    /** The connected socket as a connection (its reads start now); the connection owns the fd from here. */
     public NetConnection finish() {
         pd.setDeadline(PollDesc.WRITE, 0);
         NetConnection c = new NetConnection(fd, poller, config, pd);
+        fd = -1; // the connection's now: abandon() must not close a number it may reuse
+        pd = null;
         c.adopt();
         return c;
     }

@@ -3,6 +3,7 @@ package io.netpoll.conn;
 import io.netpoll.error.IdleTimeoutException;
 import io.netpoll.poll.PollDesc;
 import io.netpoll.poll.Poller;
+import io.netpoll.timer.Deadlines;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -32,9 +33,9 @@ public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadS
 
     ConnTimeouts(int fd, Poller poller, ConnConfig config, PollDesc registered) {
         super(fd, poller, config, registered);
-        this.readTimeoutNanos = config.readTimeoutNanos();
-        this.writeTimeoutNanos = config.writeTimeoutNanos();
-        this.idleTimeoutNanos = config.idleTimeoutNanos();
+        this.readTimeoutNanos = Deadlines.timeoutNanos(config.readTimeoutNanos());
+        this.writeTimeoutNanos = Deadlines.timeoutNanos(config.writeTimeoutNanos());
+        this.idleTimeoutNanos = Deadlines.timeoutNanos(config.idleTimeoutNanos());
         this.lastActivity = System.nanoTime();
     }
 
@@ -94,45 +95,33 @@ public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadS
         return idleTimeoutNanos;
     }
 
-    private static long nanos(Duration d) {
-        return d == null || d.isNegative() ? 0 : d.toNanos();
-    }
-
-    private static long deadlineNanos(Instant deadline) {
-        if (deadline == null) {
-            return 0;
-        }
-        long fromNow = Duration.between(Instant.now(), deadline).toNanos();
-        long d = System.nanoTime() + fromNow;
-        return d == 0 ? 1 : d;
-    }
 
     @Override
     public final void setReadTimeout(Duration timeout) {
-        readTimeoutNanos = nanos(timeout);
+        readTimeoutNanos = Deadlines.timeoutNanos(timeout);
     }
 
     @Override
     public final void setWriteTimeout(Duration timeout) {
-        writeTimeoutNanos = nanos(timeout);
+        writeTimeoutNanos = Deadlines.timeoutNanos(timeout);
     }
 
     @Override
     public final void setIdleTimeout(Duration timeout) {
         // traffic is stamped only while an idle timeout is set: the idle time counts from here
         lastActivity = System.nanoTime();
-        idleTimeoutNanos = nanos(timeout);
+        idleTimeoutNanos = Deadlines.timeoutNanos(timeout);
         poller.execute(this::armIdle);
     }
 
     @Override
     public final void setReadDeadline(Instant deadline) {
-        setReadDeadlineNanos(deadlineNanos(deadline));
+        setReadDeadlineNanos(Deadlines.at(deadline));
     }
 
     @Override
     public final void setWriteDeadline(Instant deadline) {
-        setWriteDeadlineNanos(deadlineNanos(deadline));
+        setWriteDeadlineNanos(Deadlines.at(deadline));
     }
 
     /** Absolute {@link System#nanoTime()} read deadline, 0 = none; wakes a waiting reader if past. */
@@ -161,10 +150,7 @@ public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadS
         if (timeout <= 0) {
             return absolute;
         }
-        long rel = System.nanoTime() + timeout;
-        if (rel == 0) {
-            rel = 1;
-        }
+        long rel = Deadlines.after(System.nanoTime(), timeout);
         return absolute == 0 || rel - absolute < 0 ? rel : absolute;
     }
 }

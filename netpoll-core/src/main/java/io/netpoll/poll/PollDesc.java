@@ -44,14 +44,23 @@ public final class PollDesc {
 
     /**
      * The Go behaviour: readiness wakes whoever waits in {@link #rg} / {@link #wg}; the waiter then
-     * retries its system call itself. Used by dialing sockets and listeners.
+     * retries its system call itself. When the poller closes, the descriptor closes: the waiters
+     * wake and see {@link #ERR_CLOSING}, and the waiting owner closes the fd. Used by dialing sockets.
      */
-    public static final Handler WAKE_WAITERS = (pd, events) -> {
-        if ((events & (Linux.EPOLLIN | Linux.EPOLLRDHUP | Linux.EPOLLHUP | Linux.EPOLLERR)) != 0) {
-            pd.rg.unblockAndWake(true);
+    public static final Handler WAKE_WAITERS = new Handler() {
+        @Override
+        public void onEvents(PollDesc pd, int events) {
+            if ((events & (Linux.EPOLLIN | Linux.EPOLLRDHUP | Linux.EPOLLHUP | Linux.EPOLLERR)) != 0) {
+                pd.rg.unblockAndWake(true);
+            }
+            if ((events & (Linux.EPOLLOUT | Linux.EPOLLHUP | Linux.EPOLLERR)) != 0) {
+                pd.wg.unblockAndWake(true);
+            }
         }
-        if ((events & (Linux.EPOLLOUT | Linux.EPOLLHUP | Linux.EPOLLERR)) != 0) {
-            pd.wg.unblockAndWake(true);
+
+        @Override
+        public void onPollerClosed(PollDesc pd) {
+            pd.close();
         }
     };
 

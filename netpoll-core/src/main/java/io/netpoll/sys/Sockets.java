@@ -69,14 +69,16 @@ public final class Sockets {
 
     /**
      * Starts a non-blocking connect. Returns {@code true} when it completed at once (unix sockets,
-     * sometimes loopback), {@code false} when it is in progress (wait for writable, then read
-     * {@link #pendingError}).
+     * sometimes loopback), {@code false} when it is in progress (EINPROGRESS, or EINTR, after which
+     * the connect goes on as well: wait for writable, then read {@link #pendingError}). Anything else
+     * throws, EAGAIN too: a unix socket's listener has a full queue, or no local port is free; the
+     * socket is then not connecting, and no event would ever come (Go reports it the same way).
      */
     public static boolean connect(int fd, SocketAddress address) throws SyscallException, UnsupportedException {
         NativeBuffer s = SCRATCH.get();
         int len = SockAddr.encode(address, s.buffer());
         int r = c().connect(fd, s.address() + SCRATCH_SOCKADDR, len);
-        if (r == -Errno.EINPROGRESS || r == -Errno.EAGAIN || r == -Errno.EINTR) {
+        if (r == -Errno.EINPROGRESS || r == -Errno.EINTR) {
             return false;
         }
         Errno.check("connect", r);

@@ -183,7 +183,7 @@ public final class TimerWheel {
             if (!t.isPending()) {
                 bucket.remove(t);
                 linked--;
-            } else if (t.tick <= tick && t.deadlineNanos <= now) {
+            } else if (t.tick <= tick && t.deadlineNanos - now <= 0) { // nanoTime: compared by subtraction
                 bucket.remove(t);
                 linked--;
                 if (t.expire()) {

@@ -4,13 +4,20 @@ import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.core.test.Enabled
 import io.kotest.matchers.shouldBe
+import io.kotest.matchers.types.shouldBeInstanceOf
 import io.netpoll.Connection
+import io.netpoll.Dialer
+import io.netpoll.HandlerExecutors
+import io.netpoll.buffer.BufferPool
 import io.netpoll.conn.ConnTestKit.awaitTrue
 import io.netpoll.conn.ConnTestKit.server
 import io.netpoll.conn.ConnTestKit.withDialer
+import io.netpoll.error.ConnectionClosedException
 import io.netpoll.error.ConnectionRefusedException
 import io.netpoll.error.DialTimeoutException
 import io.netpoll.error.EofException
+import io.netpoll.poll.LoadBalance
+import io.netpoll.poll.PollerGroup
 import java.net.Inet6Address
 import java.net.InetAddress
 import java.net.InetSocketAddress
@@ -20,6 +27,7 @@ import java.nio.channels.SocketChannel
 import java.nio.file.Files
 import java.time.Duration
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicReference
 
 /** Dialing: refused, timed out, unix paths and abstract names, IPv6 loopback. */
 class DialTest : FunSpec({
@@ -48,35 +56,36 @@ class DialTest : FunSpec({
     }
 
     test("dialing a listener whose backlog is full times out with DialTimeoutException") {
-        // A listener that never accepts: once its accept queue is full the kernel drops further SYNs,
-        // so a connect neither completes nor fails (a loopback stand-in for a non-routable address).
-        ServerSocketChannel.open().use { ss ->
-            ss.bind(InetSocketAddress("127.0.0.1", 0), 1)
-            val port = (ss.localAddress as InetSocketAddress).port
-            val fillers = ArrayList<SocketChannel>()
+        withFullBacklog { port ->
+            withDialer { d ->
+                val t0 = System.nanoTime()
+                shouldThrow<DialTimeoutException> { d.connect("tcp", "127.0.0.1:$port", Duration.ofMillis(300)) }
+                (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5)) shouldBe true
+            }
+        }
+    }
+
+    test("closing the dialer's pollers while a connect with an endless timeout waits ends it with ConnectionClosedException; a connect after that throws it too") {
+        withFullBacklog { port ->
+            val group = PollerGroup("dial-close-test", 1, LoadBalance.ROUND_ROBIN)
+            val exec = HandlerExecutors.boundedPool(1)
             try {
-                var pending = false
-                while (!pending && fillers.size < 64) {
-                    val ch = SocketChannel.open()
-                    ch.configureBlocking(false)
-                    fillers.add(ch)
-                    ch.connect(InetSocketAddress("127.0.0.1", port))
-                    val end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200)
-                    var done = false
-                    while (!done && System.nanoTime() - end < 0) {
-                        done = ch.finishConnect()
-                        if (!done) Thread.sleep(5)
-                    }
-                    pending = !done
-                }
-                pending shouldBe true
-                withDialer { d ->
-                    val t0 = System.nanoTime()
-                    shouldThrow<DialTimeoutException> { d.connect("tcp", "127.0.0.1:$port", Duration.ofMillis(300)) }
-                    (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5)) shouldBe true
-                }
+                val cfg = ConnConfig(exec, null, null, null, 0, 0, 0, ConnConfig.DEFAULT_MAX_INPUT, 0, BufferPool(1L shl 20))
+                val d = Dialer.create(group, cfg)
+                val outcome = AtomicReference<Throwable?>()
+                // a timeout too long to count in nanoseconds is none (before: ArithmeticException at once)
+                val forever = java.time.temporal.ChronoUnit.FOREVER.duration
+                val t = Thread { outcome.set(runCatching { d.connect("tcp", "127.0.0.1:$port", forever) }.exceptionOrNull()) }
+                t.isDaemon = true
+                t.start()
+                awaitTrue("the connect waits") { t.state == Thread.State.WAITING }
+                group.close()
+                t.join(ConnTestKit.WAIT_MS) // before: it waited for good
+                outcome.get().shouldBeInstanceOf<ConnectionClosedException>()
+                shouldThrow<ConnectionClosedException> { d.connect("tcp", "127.0.0.1:$port", null) }
             } finally {
-                fillers.forEach { it.close() }
+                group.close()
+                exec.shutdownNow()
             }
         }
     }
@@ -176,3 +185,36 @@ class DialTest : FunSpec({
         }
     }
 })
+
+/**
+ * Runs [body] with the port of a loopback listener that never accepts and whose accept queue is full:
+ * the kernel drops further SYNs, so a connect to it neither completes nor fails (a loopback stand-in
+ * for a non-routable address).
+ */
+private fun withFullBacklog(body: (Int) -> Unit) {
+    ServerSocketChannel.open().use { ss ->
+        ss.bind(InetSocketAddress("127.0.0.1", 0), 1)
+        val port = (ss.localAddress as InetSocketAddress).port
+        val fillers = ArrayList<SocketChannel>()
+        try {
+            var pending = false
+            while (!pending && fillers.size < 64) {
+                val ch = SocketChannel.open()
+                ch.configureBlocking(false)
+                fillers.add(ch)
+                ch.connect(InetSocketAddress("127.0.0.1", port))
+                val end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200)
+                var done = false
+                while (!done && System.nanoTime() - end < 0) {
+                    done = ch.finishConnect()
+                    if (!done) Thread.sleep(5)
+                }
+                pending = !done
+            }
+            pending shouldBe true
+            body(port)
+        } finally {
+            fillers.forEach { it.close() }
+        }
+    }
+}

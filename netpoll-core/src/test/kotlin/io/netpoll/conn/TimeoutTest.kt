@@ -45,6 +45,34 @@ class TimeoutTest : FunSpec({
         return i
     }
 
+    test("timeouts and deadlines too long to count in nanoseconds (ChronoUnit.FOREVER, Instant.MAX) are none: a read waits on for its bytes") {
+        val outcome = AtomicReference<Any?>()
+        server(ConnTestKit.Exec.POOL) {
+            readTimeout(java.time.temporal.ChronoUnit.FOREVER.duration)
+            onConnect { c ->
+                outcome.set(
+                    runCatching {
+                        c.setReadTimeout(java.time.temporal.ChronoUnit.FOREVER.duration) // before: ArithmeticException
+                        c.setWriteTimeout(Duration.ofSeconds(Long.MAX_VALUE))
+                        c.setIdleTimeout(java.time.temporal.ChronoUnit.FOREVER.duration)
+                        c.setReadDeadline(Instant.MAX) // before: ArithmeticException
+                        c.setWriteDeadline(Instant.MAX)
+                        c.reader().readInt()
+                    }.fold({ it }, { it }),
+                )
+            }
+            onRequest { }
+        }.use { srv ->
+            peer(srv.port).use { p ->
+                Thread.sleep(100) // the handler set its timeouts and waits
+                outcome.get() shouldBe null
+                p.getOutputStream().write(byteArrayOf(0, 0, 1, 2))
+                awaitTrue("the read returned") { outcome.get() != null }
+                outcome.get() shouldBe 258
+            }
+        }
+    }
+
     test("a blocking read in a pool handler times out with ReadTimeoutException and the connection stays usable") {
         val timeouts = AtomicInteger()
         val frames = ArrayBlockingQueue<ByteArray>(4)

@@ -9,6 +9,7 @@ import io.netpoll.error.DialTimeoutException
 import io.netpoll.poll.LoadBalance
 import io.netpoll.poll.PollDesc
 import io.netpoll.poll.PollerGroup
+import io.netpoll.timer.Deadlines
 import java.io.IOException
 import kotlin.time.Duration
 
@@ -45,18 +46,23 @@ public class NetpollClient internal constructor(
     /**
      * Connects to [address] on [network] (`tcp`, `tcp4`, `tcp6`: `host:port`, IPv6 as `[::1]:port`;
      * `unix`: a path, or `@name` for an abstract socket), trying each address of a name in turn.
-     * [timeout] bounds the whole dial (`null` or zero: none).
+     * [timeout] bounds the whole dial (`null`, zero or [Duration.INFINITE]: none; negative: it has
+     * passed).
      *
      * ```kotlin
      * val conn = client.dial("tcp", "localhost:6379", timeout = 2.seconds)
      * ```
      *
      * **Cancellation**: the half-open socket is closed and no fd is left behind. **Deadline**:
-     * [DialTimeoutException] once [timeout] passed over all addresses. **Errors**: the last
-     * address's error ([io.netpoll.error.ConnectionRefusedException], ...).
+     * [DialTimeoutException] once [timeout] passed over all addresses. **Close**: closing this
+     * client while the dial waits (or before it) throws [io.netpoll.error.ConnectionClosedException]
+     * and closes the socket. **Errors**: the last address's error
+     * ([io.netpoll.error.ConnectionRefusedException], ...; a unix socket whose listener's queue is
+     * full: [io.netpoll.error.SyscallException] with errno EAGAIN, at once).
      */
     public suspend fun dial(network: String, address: String, timeout: Duration? = null): SuspendConnection {
-        val deadline = if (timeout == null || timeout == Duration.ZERO) 0L else System.nanoTime() + timeout.inWholeNanoseconds
+        if (timeout != null && timeout.isNegative()) throw DialTimeoutException()
+        val deadline = Deadlines.after(System.nanoTime(), timeout.nanos())
         var last: IOException? = null
         for (a in Addresses.resolve(network, address, false)) {
             if (deadline != 0L && System.nanoTime() - deadline >= 0) throw DialTimeoutException()
@@ -202,4 +208,5 @@ public suspend fun dial(network: String, address: String, timeout: Duration? = n
  */
 public val SuspendConnection.dispatcher: PollerDispatcher get() = pollerDispatcher
 
-internal fun Duration?.nanos(): Long = if (this == null || this.isNegative()) 0 else inWholeNanoseconds
+/** This timeout in nanoseconds, 0 for none: `null`, zero, negative, or [Duration.INFINITE] (and anything past ~146 years). */
+internal fun Duration?.nanos(): Long = if (this == null) 0 else Deadlines.timeoutNanos(inWholeNanoseconds)

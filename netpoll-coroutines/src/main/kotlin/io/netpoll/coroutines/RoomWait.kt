@@ -4,6 +4,7 @@ import io.netpoll.conn.NetConnection
 import io.netpoll.error.ConcurrentAccessException
 import io.netpoll.error.WriteTimeoutException
 import io.netpoll.poll.PollDesc
+import io.netpoll.timer.Deadlines
 import io.netpoll.timer.Timeout
 import kotlinx.coroutines.CancellationException
 
@@ -48,7 +49,7 @@ internal class RoomWait(private val c: NetConnection, dispatcher: PollerDispatch
         // The write timeout bounds this wait from now on; the absolute write deadline may be moved
         // meanwhile (which wakes this wait), so the deadline in force is re-read on every pass and
         // the timer re-armed when it changed.
-        val timeoutAt = c.writeTimeoutNanos().let { t -> if (t > 0) nonZero(System.nanoTime() + t) else 0L }
+        val timeoutAt = Deadlines.after(System.nanoTime(), c.writeTimeoutNanos())
         var timer: Timeout? = null
         var armedFor = 0L
         try {
@@ -85,8 +86,6 @@ internal class RoomWait(private val c: NetConnection, dispatcher: PollerDispatch
         parker.dispose()
     }
 }
-
-private fun nonZero(nanoTime: Long): Long = if (nanoTime == 0L) 1 else nanoTime
 
 /** The earlier of two nanoTime deadlines, 0 meaning none. */
 private fun earliest(a: Long, b: Long): Long = when {

@@ -8,6 +8,7 @@ import io.netpoll.error.EofException
 import io.netpoll.error.LimitExceededException
 import io.netpoll.error.ReadTimeoutException
 import io.netpoll.error.WriteTimeoutException
+import io.netpoll.timer.Deadlines
 import java.net.SocketAddress
 import java.nio.ByteBuffer
 import kotlin.coroutines.CoroutineContext
@@ -568,9 +569,13 @@ private const val CR: Byte = '\r'.code.toByte()
 
 private fun Duration.toJavaDuration(): java.time.Duration = java.time.Duration.ofNanos(inWholeNanoseconds)
 
-/** The System.nanoTime() at which this mark is reached (0 for null). */
+/**
+ * The System.nanoTime() at which this mark is reached: 0 (none) for null or a mark ~146 years or more
+ * away ([Deadlines.FOREVER]; `markNow() + Duration.INFINITE` too), a past one as far back at most.
+ */
 private fun TimeMark?.toNanoTime(): Long {
     if (this == null) return 0
-    val d = System.nanoTime() - elapsedNow().inWholeNanoseconds
-    return if (d == 0L) 1 else d
+    val elapsed = elapsedNow().inWholeNanoseconds // negative until the mark is reached
+    if (elapsed <= -Deadlines.FOREVER) return 0
+    return Deadlines.nonZero(System.nanoTime() - minOf(elapsed, Deadlines.FOREVER))
 }

@@ -9,23 +9,32 @@ import io.kotest.matchers.types.shouldBeInstanceOf
 import io.netpoll.coroutines.CoTestKit.QuietCancellation
 import io.netpoll.coroutines.CoTestKit.awaitTrue
 import io.netpoll.coroutines.CoTestKit.coTest
+import io.netpoll.coroutines.CoTestKit.launchCatching
 import io.netpoll.coroutines.CoTestKit.launchNow
 import io.netpoll.coroutines.CoTestKit.openSockets
 import io.netpoll.error.ConnectionClosedException
 import io.netpoll.error.ConnectionRefusedException
 import io.netpoll.error.DialTimeoutException
+import io.netpoll.error.SyscallException
+import io.netpoll.sys.Errno
 import io.netpoll.poll.PollerThread
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.withContext
+import kotlinx.coroutines.withTimeout
 import java.io.IOException
 import java.net.InetAddress
 import java.net.InetSocketAddress
 import java.net.ServerSocket
 import java.net.Socket
 import java.net.SocketTimeoutException
+import java.net.StandardProtocolFamily
+import java.net.UnixDomainSocketAddress
+import java.nio.channels.ServerSocketChannel
 import java.nio.file.Files
 import java.util.concurrent.atomic.AtomicReference
+import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 
@@ -183,15 +192,7 @@ class CoClientTest : FunSpec({
                     }
                     val before = openSockets()
                     repeat(200) {
-                        val outcome = AtomicReference<Throwable?>()
-                        val job = launchNow {
-                            try {
-                                client.dial("tcp", full.address)
-                            } catch (e: Throwable) {
-                                outcome.set(e)
-                                throw e
-                            }
-                        }
+                        val (job, outcome) = launchCatching { client.dial("tcp", full.address) }
                         job.isActive.shouldBeTrue() // suspended in the connect
                         job.cancel(QuietCancellation())
                         job.join()
@@ -201,6 +202,63 @@ class CoClientTest : FunSpec({
                 } finally {
                     client.close()
                 }
+            }
+        }
+    }
+
+    test("dialing a unix socket whose listener's queue is full throws SyscallException EAGAIN at once, not a wait that nothing ends") {
+        coTest {
+            val dir = Files.createTempDirectory("netpoll-co-unix-full")
+            val path = dir.resolve("full.sock")
+            val dialed = mutableListOf<SuspendConnection>()
+            try {
+                ServerSocketChannel.open(StandardProtocolFamily.UNIX).use { listener ->
+                    listener.bind(UnixDomainSocketAddress.of(path), 1) // never accepts
+                    var failure: Throwable? = null
+                    while (failure == null && dialed.size < 64) {
+                        try {
+                            // a bound: a dial that waited for an event that never comes ends here
+                            dialed += dial("unix", path.toString(), timeout = 5.seconds)
+                        } catch (e: IOException) {
+                            failure = e
+                        }
+                    }
+                    failure.shouldBeInstanceOf<SyscallException>()
+                    failure.errno() shouldBe Errno.EAGAIN
+                }
+            } finally {
+                dialed.forEach { it.close() }
+                Files.deleteIfExists(path)
+                Files.deleteIfExists(dir)
+            }
+        }
+    }
+
+    test("closing a client while a dial of it waits resumes the dial with ConnectionClosedException and closes its socket; a dial after close throws it too") {
+        coTest {
+            FullBacklog().use { full ->
+                val client = netpollClient { pollers = 1 }
+                val before = openSockets()
+                val (job, outcome) = launchCatching { client.dial("tcp", full.address) }
+                job.isActive.shouldBeTrue() // suspended in the connect
+                withContext(Dispatchers.IO) { client.close() }
+                withTimeout(10.seconds) { job.join() } // before: it never resumed
+                outcome.get().shouldBeInstanceOf<ConnectionClosedException>()
+                shouldThrow<ConnectionClosedException> { client.dial("tcp", full.address) }
+                awaitTrue("the half-open socket closed (still open: ${openSockets() - before})") { (openSockets() - before).isEmpty() }
+            }
+        }
+    }
+
+    test("a dial timeout of Duration.INFINITE is no timeout: the dial waits on until cancelled") {
+        coTest {
+            FullBacklog().use { full ->
+                val (job, outcome) = launchCatching { dial("tcp", full.address, timeout = Duration.INFINITE) }
+                delay(300) // Long.MAX_VALUE ns from now wraps around: none must stay none
+                job.isActive.shouldBeTrue()
+                job.cancel(QuietCancellation())
+                job.join()
+                outcome.get().shouldBeInstanceOf<QuietCancellation>()
             }
         }
     }

@@ -11,7 +11,7 @@ import io.netpoll.coroutines.CoTestKit.TestConn
 import io.netpoll.coroutines.CoTestKit.awaitTrue
 import io.netpoll.coroutines.CoTestKit.coTest
 import io.netpoll.coroutines.CoTestKit.flushUntilSuspended
-import io.netpoll.coroutines.CoTestKit.launchNow
+import io.netpoll.coroutines.CoTestKit.launchCatching
 import io.netpoll.coroutines.CoTestKit.readPattern
 import io.netpoll.coroutines.CoTestKit.withConn
 import io.netpoll.error.ReadTimeoutException
@@ -19,7 +19,6 @@ import io.netpoll.error.WriteTimeoutException
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.Job
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.isActive
@@ -29,6 +28,7 @@ import java.io.InputStreamReader
 import java.net.InetSocketAddress
 import java.net.Socket
 import java.util.concurrent.atomic.AtomicReference
+import kotlin.time.Duration
 import kotlin.time.Duration.Companion.hours
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
@@ -50,19 +50,6 @@ class CoDeadlineTest : FunSpec({
      * test thread (a loaded machine, a GC pause) does not see it pass first.
      */
     val MOVABLE = 1.seconds
-
-    /** Launches [block] undispatched, keeping what it threw (or null) in the returned reference. */
-    fun CoroutineScope.launchCatching(block: suspend () -> Unit): kotlin.Pair<Job, AtomicReference<Throwable?>> {
-        val outcome = AtomicReference<Throwable?>()
-        val job = launchNow {
-            try {
-                block()
-            } catch (e: Throwable) {
-                outcome.set(e)
-            }
-        }
-        return job to outcome
-    }
 
     /** Suspends until [mark] has passed, then a margin more (for a timer that would wrongly fire there). */
     suspend fun waitPast(mark: TimeMark) {
@@ -126,6 +113,25 @@ class CoDeadlineTest : FunSpec({
                 c.conn.readInt() shouldBe 0x11223344
                 c.conn.readTimeout = null
                 c.conn.readTimeout shouldBe null
+            }
+        }
+    }
+
+    test("Duration.INFINITE as a read timeout, and a read deadline at markNow() + Duration.INFINITE, are none: a read waits on until its bytes come") {
+        coTest {
+            withConn { c ->
+                c.conn.readTimeout = Duration.INFINITE
+                c.conn.readTimeout shouldBe null // none, as zero
+                c.conn.writeTimeout = Duration.INFINITE
+                c.conn.readDeadline = now() + Duration.INFINITE
+                val (job, outcome) = launchCatching { c.conn.readInt() shouldBe 0x01020304 }
+                delay(300) // Long.MAX_VALUE ns from now wraps around: none must stay none
+                job.isActive.shouldBeTrue()
+                outcome.get() shouldBe null
+                c.send(byteArrayOf(1, 2, 3, 4))
+                job.join()
+                outcome.get() shouldBe null
+                c.conn.readDeadline = null
             }
         }
     }

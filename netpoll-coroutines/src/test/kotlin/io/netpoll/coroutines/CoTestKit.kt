@@ -99,6 +99,23 @@ object CoTestKit {
         launch(start = CoroutineStart.UNDISPATCHED, block = block)
 
     /**
+     * Launches [block] with [launchNow] and keeps what it threw (or null) in the returned reference;
+     * a cancellation is rethrown, any other error only kept (it would fail the test's scope).
+     */
+    fun CoroutineScope.launchCatching(block: suspend () -> Any?): Pair<Job, AtomicReference<Throwable?>> {
+        val outcome = AtomicReference<Throwable?>()
+        val job = launchNow {
+            try {
+                block()
+            } catch (e: Throwable) {
+                outcome.set(e)
+                if (e is CancellationException) throw e
+            }
+        }
+        return job to outcome
+    }
+
+    /**
      * A [SuspendConnection] dialed by a client of its own (one poller, a private [BufferPool]) to a
      * JDK [Socket] peer accepted from a JDK listener. [close] tears everything down.
      */
