@@ -316,7 +316,9 @@ public class NetpollServer internal constructor(
         conn.start()
         val own = options.dispatcher
         if (own != null) {
-            launchHandler(fd, sc, own, CoroutineStart.DEFAULT)
+            // a handler cancelled before its dispatcher ran it (shutdown, or an executor that rejects)
+            // never runs its body, nor the finally that closes the connection: close it here too
+            launchHandler(fd, sc, own, CoroutineStart.DEFAULT).invokeOnCompletion { conn.close() }
         } else {
             // on the connection's poller, started in place inside a round of its own: the handler's
             // calls up to its first suspension enter the connection for free, as every later
@@ -329,7 +331,7 @@ public class NetpollServer internal constructor(
         }
     }
 
-    private fun launchHandler(fd: Int, sc: SuspendConnection, dispatcher: CoroutineDispatcher, start: CoroutineStart) {
+    private fun launchHandler(fd: Int, sc: SuspendConnection, dispatcher: CoroutineDispatcher, start: CoroutineStart): Job =
         CoroutineScope(handlers + dispatcher + CoroutineName("netpoll-conn-$fd")).launch(start = start) {
             try {
                 sc.prepareReads(coroutineContext)
@@ -345,14 +347,15 @@ public class NetpollServer internal constructor(
                 sc.connection.close()
             }
         }
-    }
 
     /**
      * Graceful shutdown: stop accepting, close idle connections, give busy handlers [grace], then
      * cancel them and close their connections, and stop the pollers. Returns what it had to force.
      * Idempotent: later calls wait for and return the first report. Once begun it runs to the end
-     * (at most about [grace] plus the time to stop) even if the calling coroutine is cancelled, so it
-     * may be called from a `finally` block.
+     * (at most about [grace] plus one second for the cancelled handlers to end, plus the time to
+     * stop) even if the calling coroutine is cancelled, so it may be called from a `finally` block.
+     * A cancelled handler that is still running after that second (blocking code, which ignores
+     * cancellation) is left to end by itself: its connection is closed and the pollers are stopped.
      *
      * It may also be called from one of this server's own handlers (a shutdown command): it does not
      * wait for that handler, which is not counted in the report and is cancelled by the time this
@@ -430,7 +433,10 @@ public class NetpollServer internal constructor(
             openNow().forEach { it.close() }
         }
         handlers.cancel() // the caller too: it goes on until its next suspension
-        handlers.children.filter { it !== caller }.toList().joinAll()
+        // Cancelled handlers end at their next suspension; one inside blocking code (a
+        // withContext(Dispatchers.IO) { ... } that ignores cancellation) cannot be stopped, and
+        // waiting for it could take for ever: its connection is closed, so stop without it.
+        withTimeoutOrNull(STRAGGLERS) { handlers.children.filter { it !== caller }.toList().joinAll() }
         group.close()
         acceptPoller.close()
         group.pollers().forEach { PollerDispatcher.forget(it) }
@@ -464,5 +470,8 @@ public class NetpollServer internal constructor(
 
     private companion object {
         val DEFAULT_GRACE: Duration = 5.seconds
+
+        /** How long a shutdown waits for cancelled handlers to end before it stops without them. */
+        val STRAGGLERS: Duration = 1.seconds
     }
 }

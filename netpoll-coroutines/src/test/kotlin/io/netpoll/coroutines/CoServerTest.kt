@@ -21,6 +21,7 @@ import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.Job
+import kotlinx.coroutines.asCoroutineDispatcher
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.cancel
@@ -427,6 +428,60 @@ class CoServerTest : FunSpec({
                 awaitTrue("every connection closed") { server.connections == 0 }
             } finally {
                 server.shutdown(2.seconds)
+            }
+        }
+    }
+
+    test("a handler cancelled before its dispatcher ever ran it (the executor rejects it) still gets its connection closed") {
+        coTest {
+            val rejecting = java.util.concurrent.Executors.newSingleThreadExecutor().also { it.shutdown() }
+            val ran = java.util.concurrent.atomic.AtomicBoolean()
+            val server = netpollServer {
+                listen("tcp", "127.0.0.1:0")
+                pollers = 1
+                dispatcher = rejecting.asCoroutineDispatcher() // kotlinx cancels a job its executor rejects
+                handle { ran.set(true) }
+            }
+            try {
+                val port = (server.address as InetSocketAddress).port
+                withContext(Dispatchers.IO) {
+                    LineClient(port).use { c -> c.readEof().shouldBeTrue() } // before: open until shutdown
+                }
+                ran.get().shouldBeFalse()
+                awaitTrue("the connection left the count") { server.connections == 0 }
+            } finally {
+                server.shutdown(2.seconds)
+            }
+        }
+    }
+
+    test("shutdown does not wait for ever for a cancelled handler stuck in blocking code: it closes its connection and stops without it") {
+        coTest {
+            val release = java.util.concurrent.CountDownLatch(1)
+            val blocking = java.util.concurrent.CountDownLatch(1)
+            val server = netpollServer {
+                listen("tcp", "127.0.0.1:0")
+                pollers = 1
+                handle {
+                    withContext(Dispatchers.IO) {
+                        blocking.countDown()
+                        release.await(60, java.util.concurrent.TimeUnit.SECONDS) // ignores cancellation
+                    }
+                }
+            }
+            try {
+                val port = (server.address as InetSocketAddress).port
+                withContext(Dispatchers.IO) {
+                    LineClient(port).use { c ->
+                        blocking.await(CoTestKit.WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS).shouldBeTrue()
+                        val report = withTimeout(20.seconds) { server.shutdown(100.milliseconds) } // before: for ever
+                        report.forced() shouldBe 1
+                        release.count shouldBe 1L // it returned while the handler still blocked
+                        c.readEof().shouldBeTrue()
+                    }
+                }
+            } finally {
+                release.countDown()
             }
         }
     }
