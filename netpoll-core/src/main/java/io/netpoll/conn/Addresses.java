@@ -31,6 +31,33 @@ public final class Addresses {
     }
 
     /**
+     * True when resolving {@code address} on {@code network} may ask a name service (a host name, not
+     * an IP literal, an empty host or a unix path), which can block for seconds: callers on a thread
+     * that must not block (a poller) resolve such an address elsewhere. Malformed addresses: false
+     * ({@link #resolve} rejects them at once).
+     */
+    public static boolean needsLookup(String network, String address) {
+        if (!network.startsWith("tcp")) {
+            return false;
+        }
+        int colon = address.lastIndexOf(':');
+        if (colon <= 0) {
+            return false;
+        }
+        String host = address.substring(0, colon);
+        if (host.startsWith("[") || host.indexOf(':') >= 0) {
+            return false; // an IPv6 literal
+        }
+        for (int i = 0; i < host.length(); i++) {
+            char c = host.charAt(i);
+            if (c != '.' && (c < '0' || c > '9')) {
+                return true;
+            }
+        }
+        return false; // digits and dots: an IPv4 literal (or malformed)
+    }
+
+    /**
      * Every address {@code address} names on {@code network}, in resolver order (IPv4 only for tcp4,
      * IPv6 only for tcp6). An empty host means the wildcard address when {@code listen}, else loopback.
      */

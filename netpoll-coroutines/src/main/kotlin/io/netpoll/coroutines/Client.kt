@@ -10,8 +10,13 @@ import io.netpoll.poll.LoadBalance
 import io.netpoll.poll.PollDesc
 import io.netpoll.poll.PollerGroup
 import io.netpoll.timer.Deadlines
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.runInterruptible
+import kotlinx.coroutines.withTimeoutOrNull
 import java.io.IOException
+import java.net.SocketAddress
 import kotlin.time.Duration
+import kotlin.time.Duration.Companion.nanoseconds
 
 /**
  * Dials with coroutines: the connect is non-blocking and the caller suspends on the socket's poll
@@ -46,6 +51,7 @@ public class NetpollClient internal constructor(
     /**
      * Connects to [address] on [network] (`tcp`, `tcp4`, `tcp6`: `host:port`, IPv6 as `[::1]:port`;
      * `unix`: a path, or `@name` for an abstract socket), trying each address of a name in turn.
+     * A host name is looked up on [Dispatchers.IO], so dialing from a handler never blocks its poller.
      * [timeout] bounds the whole dial (`null`, zero or [Duration.INFINITE]: none; negative: it has
      * passed).
      *
@@ -64,7 +70,7 @@ public class NetpollClient internal constructor(
         if (timeout != null && timeout.isNegative()) throw DialTimeoutException()
         val deadline = Deadlines.after(System.nanoTime(), timeout.nanos())
         var last: IOException? = null
-        for (a in Addresses.resolve(network, address, false)) {
+        for (a in resolve(network, address, deadline)) {
             if (deadline != 0L && System.nanoTime() - deadline >= 0) throw DialTimeoutException()
             val attempt = DialAttempt(a, group.next(), config)
             try {
@@ -87,6 +93,19 @@ public class NetpollClient internal constructor(
             }
         }
         throw last ?: IOException("no address to dial")
+    }
+
+    /**
+     * The addresses to try. A host name is looked up on [Dispatchers.IO], never on the caller's
+     * thread (a poller's, in a handler or after `withContext(conn.dispatcher)`: a slow name service
+     * would stall every connection there), within the dial's deadline; IP literals and unix paths
+     * need no lookup.
+     */
+    private suspend fun resolve(network: String, address: String, deadline: Long): List<SocketAddress> {
+        if (!Addresses.needsLookup(network, address)) return Addresses.resolve(network, address, false)
+        val lookup: suspend () -> List<SocketAddress> = { runInterruptible(Dispatchers.IO) { Addresses.resolve(network, address, false) } }
+        if (deadline == 0L) return lookup()
+        return withTimeoutOrNull((deadline - System.nanoTime()).nanoseconds) { lookup() } ?: throw DialTimeoutException()
     }
 
     /**

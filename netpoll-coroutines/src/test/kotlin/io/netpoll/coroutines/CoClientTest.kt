@@ -12,6 +12,7 @@ import io.netpoll.coroutines.CoTestKit.coTest
 import io.netpoll.coroutines.CoTestKit.launchCatching
 import io.netpoll.coroutines.CoTestKit.launchNow
 import io.netpoll.coroutines.CoTestKit.openSockets
+import io.netpoll.conn.Addresses
 import io.netpoll.error.ConnectionClosedException
 import io.netpoll.error.ConnectionRefusedException
 import io.netpoll.error.DialTimeoutException
@@ -128,6 +129,27 @@ class CoClientTest : FunSpec({
             } finally {
                 Files.deleteIfExists(dir.resolve("echo.sock"))
                 Files.deleteIfExists(dir)
+            }
+        }
+    }
+
+    test("a host name is looked up off the caller's thread (a dial from a poller thread works); IP literals and unix paths need no lookup") {
+        Addresses.needsLookup("tcp", "localhost:80").shouldBeTrue()
+        Addresses.needsLookup("tcp4", "example.invalid:80").shouldBeTrue()
+        Addresses.needsLookup("tcp", "127.0.0.1:80").shouldBeFalse()
+        Addresses.needsLookup("tcp6", "[::1]:80").shouldBeFalse()
+        Addresses.needsLookup("tcp", ":80").shouldBeFalse()
+        Addresses.needsLookup("unix", "/tmp/some.sock").shouldBeFalse()
+        coTest {
+            withEchoServer("tcp", "127.0.0.1:0") { server ->
+                val port = (server.address as InetSocketAddress).port
+                withContext(PollerDispatcher.of(server.pollers[0])) {
+                    dial("tcp", "localhost:$port", timeout = 5.seconds).use { c ->
+                        c.output.writeString("by name\n")
+                        c.flush()
+                        c.readLine() shouldBe "echo by name"
+                    }
+                }
             }
         }
     }
