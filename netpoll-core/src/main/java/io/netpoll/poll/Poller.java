@@ -73,6 +73,12 @@ public final class Poller implements Executor, AutoCloseable {
     private final TimerWheel timers;
     private final AtomicInteger wakeState = new AtomicInteger(AWAKE);
     private final AtomicInteger runState = new AtomicInteger(RUNNING);
+    /**
+     * Held by {@link #add} (the state check, the table write and EPOLL_CTL_ADD) and by the close's
+     * scan of the table: a descriptor is either added before the scan, which then releases it, or
+     * refused (EBADF) because the poller is closing; never added unseen, its fd leaked.
+     */
+    private final Object registration = new Object();
     private final AtomicInteger nextTag = new AtomicInteger(1);
     private final CountDownLatch terminated = new CountDownLatch(1);
     /** Descriptor table indexed by fd, in pages that never move; the outer array is copy-on-write. */
@@ -194,15 +200,17 @@ public final class Poller implements Executor, AutoCloseable {
         if (pd.poller != this) {
             throw new IllegalArgumentException(pd + " belongs to " + pd.poller);
         }
-        if (runState.get() != RUNNING) {
-            throw Errno.exception("epoll_ctl", Errno.EBADF);
-        }
         int fd = pd.fd;
-        page(fd).set(fd & (PAGE_SIZE - 1), pd);
-        int r = ctl(Linux.EPOLL_CTL_ADD, fd, EPOLL_INTEREST, ((long) pd.tag << 32) | (fd & 0xffffffffL));
-        if (r < 0) {
-            page(fd).compareAndSet(fd & (PAGE_SIZE - 1), pd, null);
-            throw Errno.exception("epoll_ctl", -r);
+        synchronized (registration) {
+            if (runState.get() != RUNNING) {
+                throw Errno.exception("epoll_ctl", Errno.EBADF);
+            }
+            page(fd).set(fd & (PAGE_SIZE - 1), pd);
+            int r = ctl(Linux.EPOLL_CTL_ADD, fd, EPOLL_INTEREST, ((long) pd.tag << 32) | (fd & 0xffffffffL));
+            if (r < 0) {
+                page(fd).compareAndSet(fd & (PAGE_SIZE - 1), pd, null);
+                throw Errno.exception("epoll_ctl", -r);
+            }
         }
     }
 
@@ -433,13 +441,15 @@ public final class Poller implements Executor, AutoCloseable {
     }
 
     private void shutdownOnThread() {
-        runState.set(CLOSING);
         List<PollDesc> live = new ArrayList<>();
-        for (AtomicReferenceArray<PollDesc> page : pages) {
-            for (int i = 0; i < PAGE_SIZE; i++) {
-                PollDesc pd = page.get(i);
-                if (pd != null) {
-                    live.add(pd);
+        synchronized (registration) {
+            runState.set(CLOSING);
+            for (AtomicReferenceArray<PollDesc> page : pages) {
+                for (int i = 0; i < PAGE_SIZE; i++) {
+                    PollDesc pd = page.get(i);
+                    if (pd != null) {
+                        live.add(pd);
+                    }
                 }
             }
         }

@@ -306,6 +306,17 @@ public class NetpollServer internal constructor(
 
     private fun accepted(fd: Int) {
         val conn = NetConnection(fd, group.next(), config)
+        try {
+            start(fd, conn)
+        } catch (e: Throwable) {
+            // the connection owns the fd now: close it through the connection, once (rethrown, the
+            // acceptor would close the number again, which another socket may have taken meanwhile)
+            System.getLogger("io.netpoll.coroutines").log(System.Logger.Level.WARNING, "starting a handler failed; closing $conn", e)
+            conn.closeWith(e)
+        }
+    }
+
+    private fun start(fd: Int, conn: NetConnection) {
         if (stopping) {
             conn.close()
             return

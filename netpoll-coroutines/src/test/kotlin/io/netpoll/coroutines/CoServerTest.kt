@@ -455,6 +455,33 @@ class CoServerTest : FunSpec({
         }
     }
 
+    test("a dispatcher that throws when the handler starts: the connection is closed through itself, once, and leaves the count") {
+        coTest {
+            val throwing = object : kotlinx.coroutines.CoroutineDispatcher() {
+                override fun dispatch(context: kotlin.coroutines.CoroutineContext, block: Runnable) {
+                    throw IllegalStateException("no thread for you")
+                }
+            }
+            val server = netpollServer {
+                listen("tcp", "127.0.0.1:0")
+                pollers = 1
+                dispatcher = throwing
+                handle { }
+            }
+            try {
+                val port = (server.address as InetSocketAddress).port
+                withContext(Dispatchers.IO) {
+                    LineClient(port).use { c -> c.readEof().shouldBeTrue() }
+                }
+                // before: the acceptor closed the bare fd, and the connection (registered, counted)
+                // stayed open on a number the next accepted socket could take
+                awaitTrue("the connection left the count") { server.connections == 0 }
+            } finally {
+                server.shutdown(2.seconds)
+            }
+        }
+    }
+
     test("shutdown does not wait for ever for a cancelled handler stuck in blocking code: it closes its connection and stops without it") {
         coTest {
             val release = java.util.concurrent.CountDownLatch(1)
