@@ -4,6 +4,7 @@ import io.netpoll.buffer.BufferPool;
 import io.netpoll.client.DialAttempt;
 import io.netpoll.conn.Addresses;
 import io.netpoll.conn.ConnConfig;
+import io.netpoll.error.ConnectionClosedException;
 import io.netpoll.error.DialTimeoutException;
 import io.netpoll.error.SyscallException;
 import io.netpoll.poll.LoadBalance;
@@ -106,9 +107,9 @@ public final class Dialer {
                     attempt.check();
                 }
                 return attempt.finish();
-            } catch (DialTimeoutException e) {
+            } catch (DialTimeoutException | ConnectionClosedException e) {
                 attempt.abandon();
-                throw e;
+                throw e; // no other address can do better
             } catch (IOException e) {
                 attempt.abandon();
                 last = e;

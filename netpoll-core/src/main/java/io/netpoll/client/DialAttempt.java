@@ -96,13 +96,20 @@ public final class DialAttempt {
         }
     }
 
-    /** The connected socket as a connection (its reads start now); the connection owns the fd from here. */
-    public NetConnection finish() {
+    /**
+     * The connected socket as a connection (its reads start now); the connection owns the fd from
+     * here. Throws {@link ConnectionClosedException} (the connection closed) if the client's poller
+     * closed meanwhile.
+     */
+    public NetConnection finish() throws ConnectionClosedException {
         pd.setDeadline(PollDesc.WRITE, 0);
         NetConnection c = new NetConnection(fd, poller, config, pd);
         fd = -1; // the connection's now: abandon() must not close a number it may reuse
         pd = null;
         c.adopt();
+        if (!c.isActive()) {
+            throw new ConnectionClosedException(); // the client closed as the dial completed
+        }
         return c;
     }
 

@@ -45,16 +45,35 @@ public final class Addresses {
             return false;
         }
         String host = address.substring(0, colon);
-        if (host.startsWith("[") || host.indexOf(':') >= 0) {
-            return false; // an IPv6 literal
+        if (host.isEmpty()) {
+            return false; // loopback or the wildcard
         }
-        for (int i = 0; i < host.length(); i++) {
-            char c = host.charAt(i);
-            if (c != '.' && (c < '0' || c > '9')) {
-                return true;
+        if (host.startsWith("[") && host.endsWith("]") && host.indexOf(':') >= 0) {
+            return false; // an IPv6 literal (a zone id names an interface: no name service)
+        }
+        return !isDottedQuad(host); // anything else may reach the name service, even malformed
+    }
+
+    /** Four decimal numbers 0-255 without leading zeros, joined by dots: an IPv4 literal for certain. */
+    private static boolean isDottedQuad(String host) {
+        String[] parts = host.split("\\.", -1);
+        if (parts.length != 4) {
+            return false;
+        }
+        for (String p : parts) {
+            if (p.isEmpty() || p.length() > 3 || (p.length() > 1 && p.charAt(0) == '0')) {
+                return false;
+            }
+            for (int i = 0; i < p.length(); i++) {
+                if (p.charAt(i) < '0' || p.charAt(i) > '9') {
+                    return false;
+                }
+            }
+            if (Integer.parseInt(p) > 255) {
+                return false;
             }
         }
-        return false; // digits and dots: an IPv4 literal (or malformed)
+        return true;
     }
 
     /**

@@ -92,6 +92,14 @@ public final class NetConnection extends ConnReadSide {
      */
     public void adopt() {
         pd.setHandler(this);
+        if (!poller.isRunning()) {
+            // The poller closed meanwhile; its close may have run before this connection was the
+            // handler (then it only closed the descriptor): close here. (The handler is written
+            // before the state is read, and the close writes the state before it reads the
+            // handler, so at least one of the two closes the connection; closing is idempotent.)
+            closeWith(new ConnectionClosedException());
+            return;
+        }
         runner.start();
         poller.execute(() -> {
             eventsUnknown = true;

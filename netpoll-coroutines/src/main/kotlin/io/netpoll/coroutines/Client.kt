@@ -5,16 +5,20 @@ import io.netpoll.buffer.BufferPool
 import io.netpoll.client.DialAttempt
 import io.netpoll.conn.Addresses
 import io.netpoll.conn.ConnConfig
+import io.netpoll.error.ConnectionClosedException
 import io.netpoll.error.DialTimeoutException
 import io.netpoll.poll.LoadBalance
 import io.netpoll.poll.PollDesc
 import io.netpoll.poll.PollerGroup
 import io.netpoll.timer.Deadlines
 import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.runInterruptible
+import kotlinx.coroutines.asExecutor
+import kotlinx.coroutines.future.await
 import kotlinx.coroutines.withTimeoutOrNull
 import java.io.IOException
 import java.net.SocketAddress
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.CompletionException
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.nanoseconds
 
@@ -84,6 +88,9 @@ public class NetpollClient internal constructor(
             } catch (e: DialTimeoutException) {
                 attempt.abandon()
                 throw e
+            } catch (e: ConnectionClosedException) {
+                attempt.abandon()
+                throw e // the client closed: no other address can do better
             } catch (e: IOException) {
                 attempt.abandon()
                 last = e
@@ -98,14 +105,21 @@ public class NetpollClient internal constructor(
     /**
      * The addresses to try. A host name is looked up on [Dispatchers.IO], never on the caller's
      * thread (a poller's, in a handler or after `withContext(conn.dispatcher)`: a slow name service
-     * would stall every connection there), within the dial's deadline; IP literals and unix paths
-     * need no lookup.
+     * would stall every connection there). The dial waits for it up to its deadline (then
+     * [DialTimeoutException]) or until cancelled, and a lookup that outlives the wait ends on its
+     * own. IP literals and unix paths need no lookup.
      */
     private suspend fun resolve(network: String, address: String, deadline: Long): List<SocketAddress> {
         if (!Addresses.needsLookup(network, address)) return Addresses.resolve(network, address, false)
-        val lookup: suspend () -> List<SocketAddress> = { runInterruptible(Dispatchers.IO) { Addresses.resolve(network, address, false) } }
-        if (deadline == 0L) return lookup()
-        return withTimeoutOrNull((deadline - System.nanoTime()).nanoseconds) { lookup() } ?: throw DialTimeoutException()
+        // a future, not withContext: a lookup ignores interrupts, and the dial gives up on the wait
+        // (its deadline, or cancellation) without waiting for the lookup to end
+        val lookup = CompletableFuture.supplyAsync({ Addresses.resolve(network, address, false) }, Dispatchers.IO.asExecutor())
+        val found = try {
+            if (deadline == 0L) lookup.await() else withTimeoutOrNull((deadline - System.nanoTime()).nanoseconds) { lookup.await() }
+        } catch (e: CompletionException) {
+            throw e.cause ?: e
+        }
+        return found ?: throw DialTimeoutException()
     }
 
     /**

@@ -2,6 +2,7 @@ package io.netpoll.coroutines
 
 import io.netpoll.poll.Poller
 import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
 import java.util.concurrent.ConcurrentHashMap
 import kotlin.coroutines.CoroutineContext
 
@@ -24,7 +25,7 @@ import kotlin.coroutines.CoroutineContext
  *
  * **Cancellation**: a coroutine cancelled while it waits resumes on the poller thread, in place
  * when the cancel comes from that thread, else queued to it. Coroutines dispatched to a poller that
- * has stopped are dropped with it.
+ * has stopped go on on `Dispatchers.IO` (their connections closed), so that they end.
  */
 public class PollerDispatcher private constructor(
     /**
@@ -36,7 +37,10 @@ public class PollerDispatcher private constructor(
     override fun isDispatchNeeded(context: CoroutineContext): Boolean = !poller.inEventLoop()
 
     override fun dispatch(context: CoroutineContext, block: Runnable) {
-        poller.execute(block)
+        // a stopped poller runs nothing more: its coroutines (a handler that outlived its server's
+        // shutdown in blocking code) end on Dispatchers.IO instead of never, as kotlinx does for an
+        // executor that rejects; their connections are closed by then
+        if (poller.isRunning()) poller.execute(block) else Dispatchers.IO.dispatch(context, block)
     }
 
     /** How deeply resumptions in place are nested on the poller thread now ([resumeHere]); poller thread only. */

@@ -140,6 +140,11 @@ class CoClientTest : FunSpec({
         Addresses.needsLookup("tcp6", "[::1]:80").shouldBeFalse()
         Addresses.needsLookup("tcp", ":80").shouldBeFalse()
         Addresses.needsLookup("unix", "/tmp/some.sock").shouldBeFalse()
+        Addresses.needsLookup("tcp6", "[fe80::1%eth0]:80").shouldBeFalse()
+        // not certainly literals: the JDK may ask the name service about them
+        Addresses.needsLookup("tcp", "256.1.1.1:80").shouldBeTrue()
+        Addresses.needsLookup("tcp", "1.2.3.4.5:80").shouldBeTrue()
+        Addresses.needsLookup("tcp", "[localhost]:80").shouldBeTrue()
         coTest {
             withEchoServer("tcp", "127.0.0.1:0") { server ->
                 val port = (server.address as InetSocketAddress).port
