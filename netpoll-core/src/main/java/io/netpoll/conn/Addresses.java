@@ -10,6 +10,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.file.InvalidPathException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -82,7 +83,11 @@ public final class Addresses {
      */
     public static List<SocketAddress> resolve(String network, String address, boolean listen) throws IOException {
         if (isUnix(network)) {
-            return List.of(UnixDomainSocketAddress.of(address));
+            try {
+                return List.of(UnixDomainSocketAddress.of(address));
+            } catch (InvalidPathException e) {
+                throw new UnsupportedException("unix address " + address.replace("\0", "\\0"), e);
+            }
         }
         int colon = address.lastIndexOf(':');
         if (colon < 0) {
@@ -114,7 +119,7 @@ public final class Addresses {
                     ips.add(ip);
                 }
             } catch (UnknownHostException e) {
-                throw new UnsupportedException("unknown host " + host);
+                throw new UnsupportedException("unknown host " + host, e); // the cause tells a failed lookup from a name that does not exist
             }
         }
         List<SocketAddress> out = new ArrayList<>();

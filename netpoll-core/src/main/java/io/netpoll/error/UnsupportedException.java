@@ -7,4 +7,9 @@ public final class UnsupportedException extends NetpollException {
     public UnsupportedException(String what) {
         super("unsupported: " + what, null);
     }
+
+    /** With the error behind it: the resolver's for an unknown host, the path's for a bad unix path. */
+    public UnsupportedException(String what, Throwable cause) {
+        super("unsupported: " + what, cause);
+    }
 }

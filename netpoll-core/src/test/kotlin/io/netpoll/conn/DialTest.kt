@@ -16,6 +16,7 @@ import io.netpoll.error.ConnectionClosedException
 import io.netpoll.error.ConnectionRefusedException
 import io.netpoll.error.DialTimeoutException
 import io.netpoll.error.EofException
+import io.netpoll.error.UnsupportedException
 import io.netpoll.poll.LoadBalance
 import io.netpoll.poll.PollerGroup
 import java.net.Inet6Address
@@ -52,6 +53,14 @@ class DialTest : FunSpec({
         val port = ServerSocket(0, 1, InetAddress.getLoopbackAddress()).use { it.localPort } // now closed
         withDialer { d ->
             shouldThrow<ConnectionRefusedException> { d.connect("tcp", "127.0.0.1:$port", Duration.ofSeconds(5)) }
+        }
+    }
+
+    test("a unix path with a NUL in it is UnsupportedException caused by the path's error, not an untyped InvalidPathException") {
+        withDialer { d ->
+            val e = shouldThrow<UnsupportedException> { d.connect("unix", "/tmp/a\u0000b", null) }
+            e.cause.shouldBeInstanceOf<java.nio.file.InvalidPathException>()
+            e.message shouldBe "unsupported: unix address /tmp/a\\0b"
         }
     }
 

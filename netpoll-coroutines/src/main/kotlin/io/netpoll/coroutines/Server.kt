@@ -22,6 +22,7 @@ import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.TimeoutCancellationException
 import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.currentCoroutineContext
 import kotlinx.coroutines.joinAll
@@ -140,8 +141,10 @@ public class NetpollServerBuilder internal constructor() {
      * at shutdown.
      * Example: `onError = { conn, e -> metrics.failed(conn.remoteAddress, e) }`.
      *
-     * **Cancellation**: a handler that ends with a `CancellationException` is not reported. The
-     * callback runs on the handler's thread and must not suspend or block.
+     * **Cancellation**: a handler that ends with a `CancellationException` is not reported, except a
+     * `TimeoutCancellationException` from the handler's own `withTimeout` (the handler itself was
+     * not cancelled: it gave up). The callback runs on the handler's thread and must not suspend or
+     * block.
      */
     public var onError: (SuspendConnection, Throwable) -> Unit = { conn, e ->
         System.getLogger("io.netpoll.coroutines").log(System.Logger.Level.WARNING, "handler failed on $conn", e)
@@ -278,14 +281,23 @@ public class NetpollServer internal constructor(
                 throw e
             }
         }
-        group = PollerGroup("netpoll", options.pollers, options.loadBalance)
-        acceptPoller = Poller("netpoll-accept")
-        options.stallThreshold?.let { t -> group.pollers().forEach { StallDetector.watch(it, t.inWholeNanoseconds) } }
-        for (l in listeners) {
-            l.handOver()
-            val a = Acceptor(l, acceptPoller) { fd -> accepted(fd) }
-            acceptors += a
-            a.start()
+        try {
+            group = PollerGroup("netpoll", options.pollers, options.loadBalance)
+            acceptPoller = Poller("netpoll-accept")
+            options.stallThreshold?.let { t -> group.pollers().forEach { StallDetector.watch(it, t.inWholeNanoseconds) } }
+            for (l in listeners) {
+                l.handOver()
+                val a = Acceptor(l, acceptPoller) { fd -> accepted(fd) }
+                acceptors += a
+                a.start()
+            }
+        } catch (e: Throwable) {
+            // out of threads or fds half way: release what was made, so a failed start leaks nothing
+            acceptors.forEach { it.stop() }
+            listeners.forEach { it.close() }
+            if (this::acceptPoller.isInitialized) acceptPoller.close()
+            if (this::group.isInitialized) group.close()
+            throw e
         }
         scheduleTrim()
         serverJob = scope.launch(CoroutineName("netpoll-server"), start = CoroutineStart.UNDISPATCHED) {
@@ -348,6 +360,8 @@ public class NetpollServer internal constructor(
                 sc.prepareReads(coroutineContext)
                 handler(sc)
             } catch (e: CancellationException) {
+                // a withTimeout of the handler's own that gave up: its job is not cancelled
+                if (e is TimeoutCancellationException && coroutineContext[Job]?.isActive == true) options.onError(sc, e)
                 throw e
             } catch (e: Throwable) {
                 // the peer's reset, a close, or any closed error while stopping: not a handler failure
@@ -371,9 +385,9 @@ public class NetpollServer internal constructor(
      * It may also be called from one of this server's own handlers (a shutdown command): it does not
      * wait for that handler, which is not counted in the report and is cancelled by the time this
      * returns (it goes on to its next suspension point); its connection is closed with the others,
-     * so answer before calling this. (Called from a handler while another shutdown is
-     * under way, it waits for that one's report like any later call, but is cancelled with the other
-     * handlers if they outlast the grace period.)
+     * so answer before calling this. (Called from a handler while another shutdown is under way, it
+     * waits for that one's report like any later call; that shutdown counts the calling handler as
+     * busy, so it waits out its whole grace period and then cancels it with the late handlers.)
      *
      * ```kotlin
      * val report = server.shutdown(grace = 2.seconds)

@@ -255,6 +255,28 @@ class CoServerTest : FunSpec({
         }
     }
 
+    test("a handler whose own withTimeout gives up is reported to onError with the TimeoutCancellationException, and its connection closes") {
+        coTest {
+            val errors = ConcurrentLinkedQueue<Throwable>()
+            val server = netpollServer {
+                listen("tcp", "127.0.0.1:0")
+                pollers = 1
+                onError = { _, e -> errors.add(e) }
+                handle { conn -> withTimeout(50.milliseconds) { conn.readLine() } } // the client sends nothing
+            }
+            try {
+                val port = (server.address as InetSocketAddress).port
+                withContext(Dispatchers.IO) {
+                    LineClient(port).use { c -> c.readEof().shouldBeTrue() }
+                }
+                awaitTrue("onError got it") { errors.isNotEmpty() } // before: nothing, silently
+                errors.single().shouldBeInstanceOf<kotlinx.coroutines.TimeoutCancellationException>()
+            } finally {
+                server.shutdown(2.seconds)
+            }
+        }
+    }
+
     test("a handler that ends with the ConnectionResetException of a flush the peer's reset failed is no error for onError") {
         coTest {
             val errors = ConcurrentLinkedQueue<Throwable>()
