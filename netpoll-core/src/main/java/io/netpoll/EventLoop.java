@@ -133,22 +133,29 @@ public final class EventLoop {
 
     private void accepted(int fd) {
         NetConnection conn = new NetConnection(fd, group.next(), config);
-        if (shuttingDown) {
-            conn.close();
-            return;
-        }
-        live.add(conn);
-        conn.addCloseCallback(live::remove);
-        if (onPrepare != null) {
-            try {
+        try {
+            synchronized (this) { // with shutdown's flag: counted by it, or refused
+                if (shuttingDown) {
+                    conn.close();
+                    return;
+                }
+                live.add(conn);
+            }
+            conn.addCloseCallback(live::remove);
+            if (onPrepare != null) {
                 onPrepare.onPrepare(conn);
-            } catch (Exception e) {
-                LOG.log(System.Logger.Level.WARNING, "onPrepare failed; closing " + conn, e);
-                conn.closeWith(e);
-                return;
+            }
+            conn.start();
+        } catch (Throwable e) {
+            // the connection owns the fd now: close it through the connection, once (rethrown, the
+            // acceptor would close the number again, which another socket may have taken meanwhile)
+            conn.closeWith(e);
+            try {
+                LOG.log(System.Logger.Level.WARNING, "starting a connection failed; closed " + conn, e);
+            } catch (Throwable ignored) {
+                // out of fds or memory: the close is what matters
             }
         }
-        conn.start();
     }
 
     /** Connections open now. */
@@ -167,19 +174,22 @@ public final class EventLoop {
      * return the first report.
      */
     public ShutdownReport shutdown(Duration grace) {
+        boolean first;
         synchronized (this) {
-            if (shuttingDown) {
-                return awaitReport();
+            first = !shuttingDown;
+            if (first) {
+                shuttingDown = true;
+                for (Acceptor a : acceptors) {
+                    a.stop();
+                }
             }
-            shuttingDown = true;
-            for (Acceptor a : acceptors) {
-                a.stop();
-            }
+        }
+        if (!first) {
+            return awaitReport(); // outside the lock: the first call takes it again to finish
         }
         long start = System.nanoTime();
         long deadline = start + Deadlines.cappedNanos(grace);
         int idle = 0;
-        int drained = 0;
         Set<NetConnection> busyOnce = ConcurrentHashMap.newKeySet();
         for (;;) {
             for (NetConnection c : live) {
@@ -187,9 +197,7 @@ public final class EventLoop {
                     continue;
                 }
                 if (isIdle(c)) {
-                    if (busyOnce.contains(c)) {
-                        drained++;
-                    } else {
+                    if (!busyOnce.contains(c)) {
                         idle++;
                     }
                     c.close();
@@ -211,17 +219,27 @@ public final class EventLoop {
         for (NetConnection c : live) {
             if (c.isActive()) {
                 forced++;
+                busyOnce.remove(c);
                 c.close();
             }
         }
+        // every connection busy once and not forced drained: closed here once idle, or by itself
+        // (its handler closed it, or the peer's end did) while the grace ran
+        int drained = busyOnce.size();
         synchronized (this) {
             if (group != null) {
                 group.close();
+            }
+            if (acceptPoller != null) {
                 acceptPoller.close();
             }
         }
         if (ownedExecutor != null) {
-            ownedExecutor.shutdown();
+            if (forced > 0) {
+                ownedExecutor.shutdownNow(); // interrupt the forced handlers still in user code
+            } else {
+                ownedExecutor.shutdown();
+            }
         }
         report = new ShutdownReport(idle, drained, forced, Duration.ofNanos(System.nanoTime() - start));
         stopped.countDown();

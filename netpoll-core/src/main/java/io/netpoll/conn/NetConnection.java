@@ -74,15 +74,22 @@ public final class NetConnection extends ConnReadSide {
      * {@code onRequest} processing and the idle timer. On failure the connection is closed.
      */
     public void start() {
-        try {
-            poller.add(pd);
-        } catch (SyscallException e) {
-            closeWith(e);
-            return;
+        if (!enter()) {
+            return; // closed before it started (by onPrepare, or a shutdown): its fd number is gone
         }
-        runner.start();
-        if (idleTimeoutNanos > 0) {
-            poller.execute(this::armIdle);
+        try {
+            try {
+                poller.add(pd);
+            } catch (SyscallException e) {
+                closeWith(e);
+                return;
+            }
+            runner.start();
+            if (idleTimeoutNanos > 0) {
+                poller.execute(this::armIdle);
+            }
+        } finally {
+            leave();
         }
     }
 

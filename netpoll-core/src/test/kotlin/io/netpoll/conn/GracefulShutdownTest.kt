@@ -129,4 +129,45 @@ class GracefulShutdownTest : FunSpec({
         p.getInputStream().read() shouldBe -1
         p.close()
     }
+
+    test("a second shutdown while the first waits out its grace returns the first report; neither blocks the other; a connection whose handler closes it during the grace counts as drained") {
+        val release = CountDownLatch(1)
+        val entered = AtomicInteger()
+        val srv = server(Exec.POOL) {
+            onRequest { c ->
+                val b = c.reader().readByte()
+                c.reader().release()
+                entered.incrementAndGet()
+                if (b.toInt() == 2) {
+                    Thread.sleep(100)
+                    c.close() // busy at the first count, then closed by its handler
+                } else {
+                    release.await(10, TimeUnit.SECONDS)
+                }
+            }
+        }
+        try {
+            val stuck = peer(srv.port)
+            val closing = peer(srv.port)
+            awaitTrue("registered") { srv.loop.connections() == 2 }
+            stuck.getOutputStream().write(1)
+            closing.getOutputStream().write(2)
+            awaitTrue("handlers busy") { entered.get() == 2 }
+            val (first, firstReport) = shutdownAsync(srv, Duration.ofMillis(500))
+            Thread.sleep(50) // the first is inside its grace
+            val (second, secondReport) = shutdownAsync(srv, Duration.ofMillis(500))
+            first.join(10_000)
+            second.join(10_000) // before: the second held the loop's lock while it waited, the first needed it
+            secondReport.get() shouldBe firstReport.get()
+            val r = firstReport.get()
+            r.forced shouldBe 1
+            r.drained shouldBe 1 // before: in no count
+            r.closedIdle shouldBe 0
+            stuck.close()
+            closing.close()
+        } finally {
+            release.countDown()
+            srv.stop()
+        }
+    }
 })
