@@ -132,7 +132,11 @@ public interface Connection extends AutoCloseable {
      */
     InputStream inputStream();
 
-    /** An {@link OutputStream} over {@link #writer()}; {@code flush()} sends. */
+    /**
+     * An {@link OutputStream} over {@link #writer()}; {@code flush()} sends. {@code close()} flushes,
+     * then closes the connection once everything flushed is sent (at once if nothing is left
+     * queued), as a socket's stream does.
+     */
     OutputStream outputStream();
 
     /** Whatever the application attached (netpoll's context), or {@code null}. */

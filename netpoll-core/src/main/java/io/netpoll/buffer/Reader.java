@@ -43,7 +43,9 @@ public interface Reader {
     /**
      * Consumes bytes up to and including the first {@code delim} and returns a view of them, valid
      * until {@link #release()}. Without a delimiter in the buffer a plain LinkBuffer throws
-     * {@code EofException} and consumes nothing; a connection waits for more input.
+     * {@code EofException} and consumes nothing; a connection waits for more input, up to its input
+     * cap ({@code maxInputBytes}) without a delimiter: then {@code LimitExceededException}, nothing
+     * consumed.
      */
     ByteBuffer until(byte delim) throws IOException;
 

@@ -4,6 +4,7 @@ import io.netpoll.buffer.LinkBuffer;
 import io.netpoll.buffer.Reader;
 import io.netpoll.error.ConcurrentAccessException;
 import io.netpoll.error.EofException;
+import io.netpoll.error.LimitExceededException;
 import io.netpoll.error.ReadTimeoutException;
 import io.netpoll.poll.PollDesc;
 import io.netpoll.poll.Poller;
@@ -139,6 +140,11 @@ final class ConnReader implements Reader {
                 from = searched;
                 if (!waits) {
                     throw new EofException(from + 1, from);
+                }
+                int limit = c.config.maxInputBytes();
+                if (from >= limit) {
+                    // no delimiter in a whole input cap: a peer must not make this buffer without bound
+                    throw new LimitExceededException("input without the delimiter", limit);
                 }
                 await(from + 1);
             }

@@ -94,7 +94,9 @@ final class ConnStreams {
                     flush();
                 }
             } finally {
-                c.close();
+                // once the bytes the flush left queued (a write-queue limit, the poller thread) are
+                // sent, as a socket's close lets the kernel send what it holds: closing now dropped them
+                c.sender.closeWhenSent();
             }
         }
     }

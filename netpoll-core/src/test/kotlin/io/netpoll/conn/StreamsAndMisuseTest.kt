@@ -222,6 +222,52 @@ class StreamsAndMisuseTest : FunSpec({
             }
         }
     }
+
+    test("closing the output stream sends every byte a write-queue limit let the flush leave queued, then closes") {
+        val total = 8 shl 20
+        val closed = java.util.concurrent.CountDownLatch(1)
+        val srv = server(Exec.POOL) {
+            writeQueueLimit(64L shl 20) // the flush hands the bytes over and returns at once
+            onConnect { c ->
+                c.outputStream().use { out -> out.write(ConnTestKit.pattern(0, total)) }
+                closed.countDown()
+            }
+            onRequest { }
+        }
+        try {
+            peer(srv.port, configure = { receiveBufferSize = 16 * 1024 }).use { p ->
+                closed.await(10, TimeUnit.SECONDS).shouldBeTrue() // closed before the peer read much
+                val got = p.getInputStream().readAllBytes() // then EOF
+                got.size shouldBe total // before: the queued bytes were dropped at close
+                got.contentEquals(ConnTestKit.pattern(0, total)).shouldBeTrue()
+            }
+        } finally {
+            srv.stop()
+        }
+    }
+
+    test("a blocking until() with no delimiter in a whole input cap throws LimitExceededException and consumes nothing") {
+        val outcome = AtomicReference<Any?>()
+        val buffered = AtomicInteger()
+        val srv = server(Exec.POOL) {
+            maxInputBytes(4096)
+            onConnect { c ->
+                outcome.set(runCatching { c.reader().until('\n'.code.toByte()) }.fold({ it }, { it }))
+                buffered.set(c.reader().len())
+            }
+            onRequest { }
+        }
+        try {
+            peer(srv.port).use { p ->
+                p.getOutputStream().write(ByteArray(64 * 1024) { 'x'.code.toByte() }) // before: buffered all of it, and waited on
+                awaitTrue("until() returned") { outcome.get() != null }
+                outcome.get().shouldBeInstanceOf<io.netpoll.error.LimitExceededException>()
+                (buffered.get() >= 4096).shouldBeTrue() // nothing consumed
+            }
+        } finally {
+            srv.stop()
+        }
+    }
 })
 
 /** A dialed connection [c] to a plain loopback socket, and that socket [peer] (5 s timeouts). */
