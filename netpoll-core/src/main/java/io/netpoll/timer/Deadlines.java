@@ -12,6 +12,8 @@ import java.time.Instant;
 public final class Deadlines {
     /** 2^62 ns, about 146 years: a timeout this long or longer is none. */
     public static final long FOREVER = 1L << 62;
+    /** {@link #FOREVER} in whole seconds, to compare a {@link Duration} without overflowing. */
+    private static final long FOREVER_SECONDS = FOREVER / 1_000_000_000L;
 
     private Deadlines() {
     }
@@ -24,7 +26,7 @@ public final class Deadlines {
         if (d == null || d.isNegative() || d.isZero()) {
             return 0;
         }
-        if (d.getSeconds() >= FOREVER / 1_000_000_000L) {
+        if (d.getSeconds() >= FOREVER_SECONDS) {
             return 0;
         }
         return d.toNanos();
@@ -38,7 +40,7 @@ public final class Deadlines {
         if (d == null || d.isNegative()) {
             return 0;
         }
-        return d.getSeconds() >= FOREVER / 1_000_000_000L ? FOREVER : d.toNanos();
+        return d.getSeconds() >= FOREVER_SECONDS ? FOREVER : d.toNanos();
     }
 
     /** A timeout in nanoseconds as {@link #timeoutNanos(Duration)} clamps it: at or past {@link #FOREVER}, 0 (none). */
@@ -63,10 +65,10 @@ public final class Deadlines {
         Instant now = Instant.now();
         long nanoNow = System.nanoTime();
         Duration fromNow = Duration.between(now, deadline);
-        if (fromNow.getSeconds() >= FOREVER / 1_000_000_000L) {
+        if (fromNow.getSeconds() >= FOREVER_SECONDS) {
             return 0;
         }
-        if (fromNow.getSeconds() <= -FOREVER / 1_000_000_000L) {
+        if (fromNow.getSeconds() <= -FOREVER_SECONDS) {
             return nonZero(nanoNow - FOREVER);
         }
         return nonZero(nanoNow + fromNow.toNanos());

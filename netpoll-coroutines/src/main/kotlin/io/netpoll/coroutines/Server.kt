@@ -319,7 +319,7 @@ public class NetpollServer internal constructor(
     private fun accepted(fd: Int) {
         val conn = NetConnection(fd, group.next(), config)
         try {
-            start(fd, conn)
+            startConnection(fd, conn)
         } catch (e: Throwable) {
             // the connection owns the fd now: close it through the connection, once (rethrown, the
             // acceptor would close the number again, which another socket may have taken meanwhile)
@@ -328,7 +328,7 @@ public class NetpollServer internal constructor(
         }
     }
 
-    private fun start(fd: Int, conn: NetConnection) {
+    private fun startConnection(fd: Int, conn: NetConnection) {
         if (stopping) {
             conn.close()
             return
