@@ -91,7 +91,10 @@ public interface Connection extends AutoCloseable {
     /** Sets (or replaces) the handler run while unread input remains; see {@link OnRequest}. */
     void setOnRequest(OnRequest handler);
 
-    /** Bounds each wait for input ({@code null} or zero: no bound). */
+    /**
+     * Bounds each wait for input ({@code null} or zero: no bound), from the wait's start; a change
+     * applies from the next wait. A wait ends at the earlier of this bound and the read deadline.
+     */
     void setReadTimeout(Duration timeout);
 
     /** Bounds each wait for the socket to take queued output ({@code null} or zero: no bound). */
@@ -103,7 +106,11 @@ public interface Connection extends AutoCloseable {
      */
     void setIdleTimeout(Duration timeout);
 
-    /** An absolute deadline for every read wait ({@code null}: none). A past deadline fails waits at once. */
+    /**
+     * An absolute deadline for every read wait ({@code null}: none), also the one in progress: moving
+     * it re-arms that wait (which keeps the bound of its read timeout), a past deadline fails it and
+     * later waits at once, until the deadline is moved or cleared.
+     */
     void setReadDeadline(Instant deadline);
 
     /** An absolute deadline for every write wait ({@code null}: none). */

@@ -1,5 +1,6 @@
 package io.netpoll.conn;
 
+import io.netpoll.error.ConcurrentAccessException;
 import io.netpoll.error.ConnectionClosedException;
 import io.netpoll.poll.PollDesc;
 import io.netpoll.poll.Poller;
@@ -306,6 +307,26 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
     /** Unread input at which reading pauses: maxInputBytes, or more while a reader needs more. */
     final int inputCap() {
         return Math.max(config.maxInputBytes(), waitSize);
+    }
+
+    /**
+     * Application thread: a read begins to wait for {@code n} bytes, bounded by the read deadline and
+     * its own read timeout until {@link #endReadWait}. One read waits at a time: a second one gets
+     * {@link ConcurrentAccessException} before it changes anything of the first's.
+     */
+    public final void beginReadWait(int n) throws ConcurrentAccessException {
+        if (!claimReadWait()) {
+            throw new ConcurrentAccessException();
+        }
+        needInput(n);
+    }
+
+    /** Ends the wait {@link #beginReadWait} began (its bytes came, or it failed). */
+    public final void endReadWait() {
+        if (waitSize != 0) {
+            waitSize = 0;
+        }
+        releaseReadWait();
     }
 
     /** Application thread: a reader now needs {@code n} bytes, maybe past the input cap; 0 when done waiting. */

@@ -31,8 +31,8 @@ final class ConnReader implements Reader {
     }
 
     /**
-     * Waits until {@code n} bytes are readable: Go's wait loop on {@code pd.rg}, with the read deadline
-     * (or now + read timeout) as the descriptor's deadline for the duration of the wait.
+     * Waits until {@code n} bytes are readable: Go's wait loop on {@code pd.rg}, bounded by the read
+     * deadline (also one moved meanwhile) and the wait's start plus the read timeout.
      */
     void await(int n) throws IOException {
         if (n < 0) {
@@ -47,12 +47,7 @@ final class ConnReader implements Reader {
                     + " when more input arrives), or run handlers on an executor");
         }
         PollDesc pd = c.pd;
-        long deadline = c.readWaitDeadline();
-        boolean ownDeadline = deadline != c.readDeadline;
-        if (ownDeadline) {
-            pd.setDeadline(PollDesc.READ, deadline);
-        }
-        c.needInput(n);
+        c.beginReadWait(n);
         try {
             for (;;) {
                 // the read contract's order, as the coroutine reads' InputWait: closed first (a close
@@ -84,10 +79,7 @@ final class ConnReader implements Reader {
                 }
             }
         } finally {
-            c.waitSize = 0;
-            if (ownDeadline) {
-                pd.setDeadline(PollDesc.READ, c.readDeadline);
-            }
+            c.endReadWait();
         }
     }
 

@@ -12,7 +12,7 @@ import java.time.Instant;
  * {@link NetConnection}'s timeouts and deadlines. A read or write wait ends at the earlier of its
  * absolute deadline ({@link #setReadDeadlineNanos}, {@link #setWriteDeadlineNanos}: a
  * {@link System#nanoTime()} value, 0 = none) and the wait's start plus its timeout
- * ({@link #readWaitDeadline()}, {@link #writeWaitDeadline()}). The idle timeout is a timer on the
+ * ({@link #claimReadWait}; {@link Sender#awaitRoom} for writes). The idle timeout is a timer on the
  * poller's wheel: when due it closes the connection with an {@link IdleTimeoutException} if no traffic
  * was stamped for that long, else it re-arms for the last stamp plus the timeout. Traffic (the poller's
  * reads, the sends) is stamped in {@link #lastActivity} only while an idle timeout is set.
@@ -27,6 +27,18 @@ public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadS
     volatile long readDeadline;
     volatile long writeDeadline;
     volatile long lastActivity;
+    /*
+     * The read wait in progress, guarded by readWaitLock (as are the writes of readDeadline):
+     * readWaiting: false → true by claimReadWait, for the one read that waits → false by its
+     * releaseReadWait. A second read that would wait meanwhile is refused before it touches anything.
+     * readWaitBound: 0 → that wait's start plus the read timeout (0 without one), with the claim → 0
+     * with the release. Under the same lock the descriptor's READ deadline is set, whenever either of
+     * them or readDeadline changes, to the earlier of readDeadline and readWaitBound: moving the
+     * absolute deadline during a wait keeps the wait's own bound.
+     */
+    private final Object readWaitLock = new Object();
+    private boolean readWaiting;
+    private long readWaitBound;
 
     // poller thread only
     private boolean idleArmed;
@@ -126,8 +138,10 @@ public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadS
 
     /** Absolute {@link System#nanoTime()} read deadline, 0 = none; wakes a waiting reader if past. */
     public final void setReadDeadlineNanos(long deadline) {
-        readDeadline = deadline;
-        pd.setDeadline(PollDesc.READ, deadline);
+        synchronized (readWaitLock) {
+            readDeadline = deadline;
+            pd.setDeadline(PollDesc.READ, Deadlines.earliest(deadline, readWaitBound));
+        }
     }
 
     /** Absolute {@link System#nanoTime()} write deadline, 0 = none; wakes a waiting writer if past. */
@@ -136,21 +150,38 @@ public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadS
         sender.deadlineChanged();
     }
 
-    /** The deadline for the next read wait: the absolute one or now + read timeout, whichever is first. */
-    public final long readWaitDeadline() {
-        return earliest(readDeadline, readTimeoutNanos);
-    }
-
-    /** The deadline for the next write wait, as {@link #readWaitDeadline()}. */
-    public final long writeWaitDeadline() {
-        return earliest(writeDeadline, writeTimeoutNanos);
-    }
-
-    private static long earliest(long absolute, long timeout) {
-        if (timeout <= 0) {
-            return absolute;
+    /**
+     * Makes the caller the one read that waits, bounded by the earlier of the read deadline and now
+     * plus the read timeout until {@link #releaseReadWait}; false (nothing changed) if another read
+     * waits.
+     */
+    final boolean claimReadWait() {
+        synchronized (readWaitLock) {
+            if (readWaiting) {
+                return false;
+            }
+            readWaiting = true;
+            readWaitBound = Deadlines.after(System.nanoTime(), readTimeoutNanos);
+            if (readWaitBound != 0) {
+                pd.setDeadline(PollDesc.READ, Deadlines.earliest(readDeadline, readWaitBound));
+            }
+            return true;
         }
-        long rel = Deadlines.after(System.nanoTime(), timeout);
-        return absolute == 0 || rel - absolute < 0 ? rel : absolute;
     }
+
+    /** Ends the wait {@link #claimReadWait} began: the descriptor's deadline is the read deadline again. */
+    final void releaseReadWait() {
+        synchronized (readWaitLock) {
+            if (!readWaiting) {
+                throw new IllegalStateException("no read wait to end");
+            }
+            readWaiting = false;
+            if (readWaitBound != 0) {
+                readWaitBound = 0;
+                pd.setDeadline(PollDesc.READ, readDeadline);
+            }
+        }
+    }
+
+
 }

@@ -12,6 +12,7 @@ import io.netpoll.sys.Linux;
 import io.netpoll.sys.NativeBuffer;
 import io.netpoll.sys.Sockets;
 import io.netpoll.sys.Sys;
+import io.netpoll.timer.Deadlines;
 import io.netpoll.timer.Timeout;
 
 import java.io.IOException;
@@ -228,10 +229,9 @@ public final class Sender extends SendWord {
      * closes. A deadline set while it waits bounds this wait too. Call inside {@link NetConnection#enter()}.
      */
     public void awaitRoom() throws IOException {
-        long timeout = conn.writeTimeoutNanos();
-        long relative = timeout > 0 ? (System.nanoTime() + timeout) | 1 : 0; // 0 means none
+        long relative = Deadlines.after(System.nanoTime(), conn.writeTimeoutNanos()); // 0 means none
         long absolute = conn.writeDeadlineNanos();
-        long deadline = earliest(absolute, relative);
+        long deadline = Deadlines.earliest(absolute, relative);
         Timeout timer = armTimer(deadline);
         try {
             for (;;) {
@@ -245,7 +245,7 @@ public final class Sender extends SendWord {
                 if (a != absolute) {
                     // setWriteDeadline moved it while this flush waited: the new one bounds this wait too
                     absolute = a;
-                    deadline = earliest(absolute, relative);
+                    deadline = Deadlines.earliest(absolute, relative);
                     if (timer != null) {
                         timer.cancel();
                     }
@@ -281,10 +281,6 @@ public final class Sender extends SendWord {
     }
 
     /** The earlier of two nanoTime deadlines, 0 meaning none. */
-    private static long earliest(long a, long b) {
-        return a == 0 ? b : b == 0 || a - b < 0 ? a : b;
-    }
-
     private Timeout armTimer(long deadline) {
         return deadline != 0 ? conn.poller.schedule(deadline, () -> room.unblockAndWake(false)) : null;
     }

@@ -74,6 +74,11 @@ public final class Deadlines {
         return nonZero(nanoNow + fromNow.toNanos());
     }
 
+    /** The earlier of two nanoTime deadlines, where 0 is none (later than any). */
+    public static long earliest(long a, long b) {
+        return a == 0 ? b : b == 0 || a - b < 0 ? a : b;
+    }
+
     /** {@code nanoTime}, moved off 0, which means "none". */
     public static long nonZero(long nanoTime) {
         return nanoTime == 0 ? 1 : nanoTime;

@@ -45,6 +45,18 @@ class TimeoutTest : FunSpec({
         return i
     }
 
+    /** Runs [block] with a dialed connection and the peer's accepted socket. */
+    fun dialedPair(block: (Connection, Socket) -> Unit) {
+        ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress()).use { ss ->
+            withDialer { dialer ->
+                dialer.connect("tcp", "127.0.0.1:${ss.localPort}", Duration.ofSeconds(5)).use { c ->
+                    ss.soTimeout = 5000
+                    ss.accept().use { s -> block(c, s) }
+                }
+            }
+        }
+    }
+
     test("timeouts and deadlines too long to count in nanoseconds (ChronoUnit.FOREVER, Instant.MAX) are none: a read waits on for its bytes") {
         val outcome = AtomicReference<Any?>()
         server(ConnTestKit.Exec.POOL) {
@@ -259,6 +271,47 @@ class TimeoutTest : FunSpec({
                     }
                 }
             }
+        }
+    }
+
+    test("a read timeout still bounds a wait whose absolute read deadline another thread moves later meanwhile") {
+        dialedPair { c, s ->
+            c.setReadTimeout(Duration.ofMillis(500))
+            val readError = AtomicReference<Throwable?>()
+            val reader = Thread {
+                try { c.reader().next(1) } catch (e: Throwable) { readError.set(e) }
+            }.apply { start() }
+            awaitTrue("the read waits") { (c as NetConnection).pollDesc().rg.hasWaiter() }
+            c.setReadDeadline(Instant.now().plusSeconds(3600)) // before: replaced the wait's 500 ms
+            reader.join(10_000)
+            reader.isAlive shouldBe false
+            readError.get().shouldBeInstanceOf<ReadTimeoutException>()
+            // the wait's own bound is gone with it: the hour-long deadline alone bounds the next
+            c.setReadTimeout(null)
+            s.getOutputStream().write(byteArrayOf(9))
+            c.reader().readByte() shouldBe 9.toByte()
+            c.isActive.shouldBeTrue()
+        }
+    }
+
+    test("a second blocking read while one waits gets ConcurrentAccessException and leaves the first's timeout and size alone") {
+        dialedPair { c, s ->
+            val conn = c as NetConnection
+            c.setReadTimeout(Duration.ofMillis(800))
+            val big = conn.config.maxInputBytes() + 1000 // a wait past the input cap
+            val readError = AtomicReference<Throwable?>()
+            val reader = Thread {
+                try { c.reader().next(big) } catch (e: Throwable) { readError.set(e) }
+            }.apply { start() }
+            awaitTrue("the first read waits") { conn.pollDesc().rg.hasWaiter() }
+            shouldThrow<io.netpoll.error.ConcurrentAccessException> { c.reader().readByte() }
+            conn.waitSize shouldBe big // before: the second read's failure reset it to 0
+            reader.join(10_000) // before: the second read's failure removed the first's timeout
+            reader.isAlive shouldBe false
+            readError.get().shouldBeInstanceOf<ReadTimeoutException>()
+            conn.waitSize shouldBe 0
+            s.getOutputStream().write(byteArrayOf(5))
+            c.reader().readByte() shouldBe 5.toByte()
         }
     }
 

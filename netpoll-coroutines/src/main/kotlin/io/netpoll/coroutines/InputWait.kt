@@ -40,10 +40,7 @@ internal class InputWait(private val c: NetConnection) : ByteWait {
         c.enterOrThrow()
         try {
             val pd = c.pollDesc()
-            val deadline = c.readWaitDeadline()
-            val ownDeadline = deadline != c.readDeadlineNanos()
-            if (ownDeadline) pd.setDeadline(PollDesc.READ, deadline)
-            c.needInput(n)
+            c.beginReadWait(n)
             try {
                 while (true) {
                     when (val r = outcome(n)) {
@@ -60,8 +57,7 @@ internal class InputWait(private val c: NetConnection) : ByteWait {
                     }
                 }
             } finally {
-                c.needInput(0)
-                if (ownDeadline) pd.setDeadline(PollDesc.READ, c.readDeadlineNanos())
+                c.endReadWait()
             }
         } finally {
             c.leave()

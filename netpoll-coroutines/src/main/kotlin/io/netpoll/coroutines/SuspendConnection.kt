@@ -181,7 +181,8 @@ public class SuspendConnection(
 
     /**
      * An absolute deadline for every read wait, Go style; `null`: none. It applies to a wait in
-     * progress too: moving it re-arms that wait, and a past deadline fails it at once. Example:
+     * progress too: moving it re-arms that wait (which keeps its [readTimeout]'s bound), and a past
+     * deadline fails it at once. Example:
      * `conn.readDeadline = TimeSource.Monotonic.markNow() + 2.seconds`.
      *
      * **Cancellation**: when it passes, waits throw [ReadTimeoutException] (nothing consumed, the

@@ -209,6 +209,23 @@ class CoDeadlineTest : FunSpec({
         }
     }
 
+    test("a read timeout still bounds a suspended read whose read deadline is moved later meanwhile") {
+        coTest {
+            withConn { c ->
+                c.conn.readTimeout = MOVABLE
+                val (job, outcome) = launchCatching { c.conn.readInt() }
+                awaitTrue("the read is suspended") { c.pd.rg.hasWaiter() }
+                c.conn.readDeadline = now() + 1.hours // before: replaced the wait's own bound
+                withTimeout(10.seconds) { job.join() }
+                outcome.get().shouldBeInstanceOf<ReadTimeoutException>()
+                c.conn.readTimeout = null
+                c.conn.readDeadline = null
+                c.send(byteArrayOf(0, 0, 0, 7))
+                c.conn.readInt() shouldBe 7
+            }
+        }
+    }
+
     test("clearing the read deadline while a read is suspended takes effect: the read waits on and completes") {
         coTest {
             withConn { c ->
