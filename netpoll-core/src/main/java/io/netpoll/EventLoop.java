@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
@@ -109,12 +110,20 @@ public final class EventLoop {
     /**
      * Accepts connections on {@code listener} and serves them until {@link #shutdown}; blocks until
      * then. Several listeners may be served at once (call from several threads). The event loop owns
-     * the listener from now on and closes it at shutdown.
+     * the listener from now on and closes it at shutdown; called after {@link #shutdown}, it closes
+     * the listener and throws {@link IllegalStateException}. An interrupt of the serving thread ends
+     * the wait with {@link java.io.InterruptedIOException} (the loop goes on serving).
      */
     public void serve(Listener listener) throws IOException {
         listener.handOver();
-        startPollers();
-        Acceptor acceptor = new Acceptor(listener, acceptPoller, fd -> accepted(fd));
+        Acceptor acceptor;
+        try {
+            startPollers();
+            acceptor = new Acceptor(listener, acceptPoller, fd -> accepted(fd));
+        } catch (Throwable e) {
+            listener.close(); // the loop owns it now: refused (shut down) or failed, it is closed
+            throw e;
+        }
         synchronized (this) {
             if (shuttingDown) {
                 listener.close();
@@ -170,10 +179,21 @@ public final class EventLoop {
     }
 
     /**
-     * Graceful shutdown (see the class comment); returns what it had to force. Idempotent: later calls
-     * return the first report.
+     * Graceful shutdown (see the class comment); blocks until it is done and returns what it had to
+     * force. Idempotent: later calls (also concurrent ones) wait for the first and return its report.
+     * An interrupt during the grace period ends the grace early (what is still busy is forced) and
+     * stays set; a later call waits on regardless.
+     *
+     * <p>From a handler or a close callback use {@link #shutdownAsync}: this call waits for every
+     * busy connection, the caller's own included, so a handler that calls it waits out the whole
+     * grace; on a poller thread (an inline handler) it would stall that poller's connections, and so
+     * throws {@link IllegalStateException} there instead.
      */
     public ShutdownReport shutdown(Duration grace) {
+        if (Poller.current() != null) {
+            throw new IllegalStateException("shutdown() would block a poller thread for the grace period;"
+                    + " use shutdownAsync() from a handler");
+        }
         boolean first;
         synchronized (this) {
             first = !shuttingDown;
@@ -249,6 +269,30 @@ public final class EventLoop {
         return report;
     }
 
+    /**
+     * Starts {@link #shutdown} on a thread of its own and returns at once; the future completes with
+     * the report once the loop has stopped. Safe anywhere, also from a handler or close callback:
+     * <pre>{@code
+     * onRequest(conn -> {
+     *     if (isQuitCommand(conn)) {
+     *         loop.shutdownAsync(Duration.ofSeconds(2)); // this connection drains like the others
+     *     }
+     * })
+     * }</pre>
+     */
+    public CompletableFuture<ShutdownReport> shutdownAsync(Duration grace) {
+        CompletableFuture<ShutdownReport> done = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                done.complete(shutdown(grace));
+            } catch (Throwable e) {
+                done.completeExceptionally(e);
+            }
+        }, "netpoll-shutdown");
+        t.start();
+        return done;
+    }
+
     private int liveActive() {
         int n = 0;
         for (NetConnection c : live) {
@@ -263,10 +307,18 @@ public final class EventLoop {
         return c.inputLen() == 0 && c.sender().idle() && !c.requestBusy();
     }
 
+    /** Waits for the first shutdown's report; an interrupt does not end the wait (the first call is bounded by its grace) and stays set. */
     private ShutdownReport awaitReport() {
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
+        boolean interrupted = false;
+        for (;;) {
+            try {
+                stopped.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
         }
         return report;

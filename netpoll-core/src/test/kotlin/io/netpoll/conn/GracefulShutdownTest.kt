@@ -1,8 +1,10 @@
 package io.netpoll.conn
 
+import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.booleans.shouldBeTrue
 import io.kotest.matchers.shouldBe
+import io.kotest.matchers.types.shouldBeInstanceOf
 import io.netpoll.ShutdownReport
 import io.netpoll.conn.ConnTestKit.Exec
 import io.netpoll.conn.ConnTestKit.awaitTrue
@@ -165,6 +167,79 @@ class GracefulShutdownTest : FunSpec({
             r.closedIdle shouldBe 0
             stuck.close()
             closing.close()
+        } finally {
+            release.countDown()
+            srv.stop()
+        }
+    }
+
+    test("an inline handler's shutdown() throws IllegalStateException instead of stalling its poller; shutdownAsync() stops the loop, and the caller's connection is not forced") {
+        val syncError = AtomicReference<Throwable?>()
+        val async = AtomicReference<java.util.concurrent.CompletableFuture<ShutdownReport>>()
+        lateinit var srv: ConnTestKit.Server
+        srv = server(Exec.INLINE) {
+            onRequest { c ->
+                c.reader().readByte()
+                c.reader().release()
+                syncError.set(runCatching { srv.loop.shutdown(Duration.ofSeconds(5)) }.exceptionOrNull())
+                async.set(srv.loop.shutdownAsync(Duration.ofSeconds(5)))
+                c.writer().writeString("bye")
+                c.writer().flush()
+            }
+        }
+        peer(srv.port).use { p ->
+            p.getOutputStream().write('Q'.code)
+            awaitTrue("the handler ran") { async.get() != null }
+            syncError.get().shouldBeInstanceOf<IllegalStateException>() // before: slept the poller for 5 s
+            val r = async.get().get(10, TimeUnit.SECONDS)
+            r.forced shouldBe 0
+            (r.closedIdle + r.drained) shouldBe 1
+            String(ConnTestKit.readFully(p.getInputStream(), 3)) shouldBe "bye"
+            p.getInputStream().read() shouldBe -1
+        }
+        srv.stop() shouldBe async.get().get() // the same report
+    }
+
+    test("serve() after shutdown() closes the listener it was given and throws IllegalStateException") {
+        val loop = io.netpoll.EventLoop.builder().executor(io.netpoll.HandlerExecutors.inline()).onRequest { }.build()
+        loop.shutdown(Duration.ofSeconds(1))
+        val l = io.netpoll.Listener.create("tcp", "127.0.0.1:0")
+        shouldThrow<IllegalStateException> { loop.serve(l) }
+        l.isClosed.shouldBeTrue() // before: left open, its port bound
+        shouldThrow<java.net.ConnectException> { java.net.Socket("127.0.0.1", l.port()).close() }
+    }
+
+    test("a second shutdown() interrupted while the first waits out its grace still returns the first report and keeps the interrupt") {
+        val release = CountDownLatch(1)
+        val entered = AtomicInteger()
+        val srv = server(Exec.POOL) {
+            onRequest { c ->
+                c.reader().readByte()
+                c.reader().release()
+                entered.incrementAndGet()
+                release.await(10, TimeUnit.SECONDS)
+            }
+        }
+        try {
+            val p = peer(srv.port)
+            p.getOutputStream().write(1)
+            awaitTrue("the handler is busy") { entered.get() == 1 }
+            val (first, firstReport) = shutdownAsync(srv, Duration.ofMillis(800))
+            awaitTrue("the first shutdown is in its grace") { srv.listener.isClosed }
+            val secondReport = AtomicReference<ShutdownReport?>()
+            val keptInterrupt = AtomicReference<Boolean>()
+            val second = Thread {
+                secondReport.set(srv.loop.shutdown(Duration.ofMillis(800)))
+                keptInterrupt.set(Thread.currentThread().isInterrupted)
+            }.apply { start() }
+            Thread.sleep(100)
+            second.interrupt()
+            first.join(10_000)
+            second.join(10_000)
+            secondReport.get() shouldBe firstReport.get() // before: null
+            keptInterrupt.get() shouldBe true
+            firstReport.get().forced shouldBe 1
+            p.close()
         } finally {
             release.countDown()
             srv.stop()
