@@ -311,14 +311,24 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
 
     /**
      * Application thread: a read begins to wait for {@code n} bytes, bounded by the read deadline and
-     * its own read timeout until {@link #endReadWait}. One read waits at a time: a second one gets
-     * {@link ConcurrentAccessException} before it changes anything of the first's.
+     * its own read timeout until {@link #endReadWait}. One such wait at a time: a second one gets the
+     * closed error once the connection is closed, else {@link ConcurrentAccessException}, before it
+     * changes anything of the first's. (The coroutine reads' slot wait, which has no bound of its
+     * own, does not take part: it only sets {@link #needInput}.)
      */
-    public final void beginReadWait(int n) throws ConcurrentAccessException {
+    public final void beginReadWait(int n) throws IOException {
         if (!claimReadWait()) {
+            if (!isActive()) {
+                throw closedError();
+            }
             throw new ConcurrentAccessException();
         }
-        needInput(n);
+        try {
+            needInput(n);
+        } catch (Throwable e) {
+            releaseReadWait();
+            throw e;
+        }
     }
 
     /** Ends the wait {@link #beginReadWait} began (its bytes came, or it failed). */

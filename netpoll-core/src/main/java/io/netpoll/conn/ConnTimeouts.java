@@ -3,6 +3,7 @@ package io.netpoll.conn;
 import io.netpoll.error.IdleTimeoutException;
 import io.netpoll.poll.PollDesc;
 import io.netpoll.poll.Poller;
+import io.netpoll.poll.Waiter;
 import io.netpoll.timer.Deadlines;
 
 import java.time.Duration;
@@ -138,9 +139,18 @@ public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadS
 
     /** Absolute {@link System#nanoTime()} read deadline, 0 = none; wakes a waiting reader if past. */
     public final void setReadDeadlineNanos(long deadline) {
+        Waiter toWake;
         synchronized (readWaitLock) {
             readDeadline = deadline;
-            pd.setDeadline(PollDesc.READ, Deadlines.earliest(deadline, readWaitBound));
+            toWake = pd.setDeadlineDeferred(PollDesc.READ, Deadlines.earliest(deadline, readWaitBound));
+        }
+        wake(toWake);
+    }
+
+    /** Wakes a waiter a past deadline took out, outside readWaitLock: a wake-up may run its code. */
+    private static void wake(Waiter w) {
+        if (w != null) {
+            w.wake();
         }
     }
 
@@ -156,21 +166,25 @@ public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadS
      * waits.
      */
     final boolean claimReadWait() {
+        Waiter toWake = null;
         synchronized (readWaitLock) {
             if (readWaiting) {
                 return false;
             }
-            readWaiting = true;
-            readWaitBound = Deadlines.after(System.nanoTime(), readTimeoutNanos);
-            if (readWaitBound != 0) {
-                pd.setDeadline(PollDesc.READ, Deadlines.earliest(readDeadline, readWaitBound));
+            long bound = Deadlines.after(System.nanoTime(), readTimeoutNanos);
+            if (bound != 0) {
+                toWake = pd.setDeadlineDeferred(PollDesc.READ, Deadlines.earliest(readDeadline, bound));
             }
-            return true;
+            readWaitBound = bound;
+            readWaiting = true; // last: nothing above left a claim behind if it threw
         }
+        wake(toWake);
+        return true;
     }
 
     /** Ends the wait {@link #claimReadWait} began: the descriptor's deadline is the read deadline again. */
     final void releaseReadWait() {
+        Waiter toWake = null;
         synchronized (readWaitLock) {
             if (!readWaiting) {
                 throw new IllegalStateException("no read wait to end");
@@ -178,10 +192,9 @@ public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadS
             readWaiting = false;
             if (readWaitBound != 0) {
                 readWaitBound = 0;
-                pd.setDeadline(PollDesc.READ, readDeadline);
+                toWake = pd.setDeadlineDeferred(PollDesc.READ, readDeadline);
             }
         }
+        wake(toWake);
     }
-
-
 }

@@ -280,7 +280,6 @@ public final class Sender extends SendWord {
         }
     }
 
-    /** The earlier of two nanoTime deadlines, 0 meaning none. */
     private Timeout armTimer(long deadline) {
         return deadline != 0 ? conn.poller.schedule(deadline, () -> room.unblockAndWake(false)) : null;
     }

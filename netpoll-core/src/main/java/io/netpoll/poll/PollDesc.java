@@ -142,10 +142,22 @@ public final class PollDesc {
      * wakes it now, a future one arms a timer on this descriptor's poller and cancels the old one.
      */
     public void setDeadline(int mode, long deadlineNanos) {
+        Waiter toWake = setDeadlineDeferred(mode, deadlineNanos);
+        if (toWake != null) {
+            toWake.wake();
+        }
+    }
+
+    /**
+     * {@link #setDeadline}, except that the waiter a past deadline takes out of its word is returned
+     * (or {@code null}) rather than woken: the caller wakes it once it holds no lock of its own, as
+     * a wake-up may run the waiter's code (a coroutine resumed in place).
+     */
+    public Waiter setDeadlineDeferred(int mode, long deadlineNanos) {
         Waiter toWake = null;
         synchronized (this) {
             if (closing) {
-                return;
+                return null;
             }
             Timeout old = mode == READ ? rt : wt;
             if (old != null) {
@@ -175,9 +187,7 @@ public final class PollDesc {
                 toWake = word(mode).unblock(false);
             }
         }
-        if (toWake != null) {
-            toWake.wake();
-        }
+        return toWake;
     }
 
     /** The deadline for {@code mode}: 0 none, -1 passed, else absolute nanos. */
