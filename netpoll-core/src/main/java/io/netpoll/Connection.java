@@ -44,6 +44,12 @@ import java.time.Instant;
  * {@link io.netpoll.error.ConcurrentAccessException}. On the poller thread {@code flush()} never
  * waits; while the queue is over the limit the connection stops reading (backpressure).
  *
+ * <p><b>Interrupts.</b> A thread interrupted while a read or a {@code flush()} waits (or that starts
+ * a wait with its interrupt status set) gets {@link java.io.InterruptedIOException} with its
+ * interrupt status still set; as with a timeout, the read consumed nothing, the bytes the flush
+ * handed over stay queued and are still sent, and the connection stays open and usable. (Unlike an
+ * {@link java.nio.channels.InterruptibleChannel}, an interrupt never closes the connection.)
+ *
  * <p><b>Closing.</b> {@link #close()} closes the socket, wakes every blocked call with
  * {@code ConnectionClosedException}, discards unsent output, and runs the close callbacks (newest
  * first, exactly once) when no call on the connection is still in progress; its buffers go back to

@@ -20,7 +20,9 @@ import java.nio.charset.Charset;
  * ({@link io.netpoll.error.ReadTimeoutException}; nothing consumed, the connection stays usable), the
  * peer finishes sending ({@code EofException} once every byte it sent has been read) or the connection
  * closes ({@link io.netpoll.error.ConnectionClosedException}; after a peer's reset, once every byte
- * that came before it has been read, with the reset as its cause).
+ * that came before it has been read, with the reset as its cause), or the waiting thread is
+ * interrupted ({@link java.io.InterruptedIOException}; nothing consumed, the interrupt status stays
+ * set).
  *
  * <p><b>Errors.</b> A negative size is an {@link IllegalArgumentException}; any use after the
  * buffer was closed is an {@link IllegalStateException}. On a connection's reader every call but

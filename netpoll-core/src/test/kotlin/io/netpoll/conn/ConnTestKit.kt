@@ -103,6 +103,20 @@ object ConnTestKit {
         }
     }
 
+    /** Runs [block] with a connection dialed (by [withDialer]) to a JDK listener, and the peer's accepted socket. */
+    fun withDialedPair(configure: java.net.ServerSocket.() -> Unit = {}, block: (Connection, Socket) -> Unit) {
+        java.net.ServerSocket().use { ss ->
+            ss.configure()
+            ss.bind(InetSocketAddress("127.0.0.1", 0))
+            ss.soTimeout = WAIT_MS.toInt()
+            withDialer { dialer ->
+                dialer.connect("tcp", "127.0.0.1:${ss.localPort}", Duration.ofSeconds(5)).use { c ->
+                    ss.accept().use { s -> block(c, s) }
+                }
+            }
+        }
+    }
+
     /** A JDK socket to [port] on loopback, with a read timeout so no test can hang on it. */
     fun peer(port: Int, soTimeoutMs: Int = WAIT_MS.toInt(), configure: Socket.() -> Unit = {}): Socket {
         val s = Socket()

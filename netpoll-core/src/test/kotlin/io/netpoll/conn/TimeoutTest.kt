@@ -12,6 +12,7 @@ import io.netpoll.conn.ConnTestKit.awaitTrue
 import io.netpoll.conn.ConnTestKit.peer
 import io.netpoll.conn.ConnTestKit.readFully
 import io.netpoll.conn.ConnTestKit.server
+import io.netpoll.conn.ConnTestKit.withDialedPair
 import io.netpoll.conn.ConnTestKit.withDialer
 import io.netpoll.error.IdleTimeoutException
 import io.netpoll.error.ReadTimeoutException
@@ -43,18 +44,6 @@ class TimeoutTest : FunSpec({
             Thread.sleep(50)
         }
         return i
-    }
-
-    /** Runs [block] with a dialed connection and the peer's accepted socket. */
-    fun dialedPair(block: (Connection, Socket) -> Unit) {
-        ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress()).use { ss ->
-            withDialer { dialer ->
-                dialer.connect("tcp", "127.0.0.1:${ss.localPort}", Duration.ofSeconds(5)).use { c ->
-                    ss.soTimeout = 5000
-                    ss.accept().use { s -> block(c, s) }
-                }
-            }
-        }
     }
 
     test("timeouts and deadlines too long to count in nanoseconds (ChronoUnit.FOREVER, Instant.MAX) are none: a read waits on for its bytes") {
@@ -275,7 +264,7 @@ class TimeoutTest : FunSpec({
     }
 
     test("a read timeout still bounds a wait whose absolute read deadline another thread moves later meanwhile") {
-        dialedPair { c, s ->
+        withDialedPair { c, s ->
             c.setReadTimeout(Duration.ofMillis(500))
             val readError = AtomicReference<Throwable?>()
             val reader = Thread {
@@ -294,7 +283,7 @@ class TimeoutTest : FunSpec({
     }
 
     test("a second blocking read while one waits gets ConcurrentAccessException and leaves the first's timeout and size alone") {
-        dialedPair { c, s ->
+        withDialedPair { c, s ->
             val conn = c as NetConnection
             c.setReadTimeout(Duration.ofSeconds(3)) // outlasts a stalled test thread between its steps
             val big = conn.config.maxInputBytes() + 1000 // a wait past the input cap
