@@ -61,7 +61,10 @@ public final class EventLoop {
     private PollerGroup group;
     private Poller acceptPoller;
     private volatile boolean shuttingDown;
-    private volatile ShutdownReport report;
+    /** The thread running the first shutdown (null before): a callback it runs must not wait for it. */
+    private volatile Thread stopper;
+    /** The first shutdown's report, or its failure. */
+    private final CompletableFuture<ShutdownReport> outcome = new CompletableFuture<>();
 
     private EventLoop(Builder b) {
         Executor executor = b.executor;
@@ -88,8 +91,16 @@ public final class EventLoop {
             throw new IllegalStateException("event loop is shut down");
         }
         if (group == null) {
-            group = new PollerGroup("netpoll", pollerCount, balance);
-            acceptPoller = new Poller("netpoll-accept");
+            PollerGroup g = new PollerGroup("netpoll", pollerCount, balance);
+            Poller a;
+            try {
+                a = new Poller("netpoll-accept");
+            } catch (Throwable e) {
+                g.close(); // none or both: a later serve() starts afresh
+                throw e;
+            }
+            group = g;
+            acceptPoller = a;
             for (Poller p : group.pollers()) {
                 StallDetector.watch(p, STALL_NANOS);
             }
@@ -116,21 +127,23 @@ public final class EventLoop {
      */
     public void serve(Listener listener) throws IOException {
         listener.handOver();
-        Acceptor acceptor;
+        Acceptor acceptor = null;
         try {
             startPollers();
-            acceptor = new Acceptor(listener, acceptPoller, fd -> accepted(fd));
+            synchronized (this) {
+                if (shuttingDown) {
+                    throw new IllegalStateException("event loop is shut down");
+                }
+                acceptor = new Acceptor(listener, acceptPoller, fd -> accepted(fd));
+                acceptors.add(acceptor);
+                acceptor.start();
+            }
         } catch (Throwable e) {
+            synchronized (this) {
+                acceptors.remove(acceptor);
+            }
             listener.close(); // the loop owns it now: refused (shut down) or failed, it is closed
             throw e;
-        }
-        synchronized (this) {
-            if (shuttingDown) {
-                listener.close();
-                return;
-            }
-            acceptors.add(acceptor);
-            acceptor.start();
         }
         try {
             stopped.await();
@@ -180,72 +193,114 @@ public final class EventLoop {
 
     /**
      * Graceful shutdown (see the class comment); blocks until it is done and returns what it had to
-     * force. Idempotent: later calls (also concurrent ones) wait for the first and return its report.
-     * An interrupt during the grace period ends the grace early (what is still busy is forced) and
-     * stays set; a later call waits on regardless.
+     * force. Idempotent: later calls (also concurrent ones) wait for the first and return its report,
+     * or throw {@link IllegalStateException} caused by what made the first one fail. An interrupt
+     * during the grace period (or one pending at the call) ends the grace early, so what is still
+     * busy is forced, and stays set; a later call waits on regardless.
      *
-     * <p>From a handler or a close callback use {@link #shutdownAsync}: this call waits for every
-     * busy connection, the caller's own included, so a handler that calls it waits out the whole
-     * grace; on a poller thread (an inline handler) it would stall that poller's connections, and so
-     * throws {@link IllegalStateException} there instead.
+     * <p>From a handler or a close callback use {@link #shutdownAsync}. This call waits for every
+     * busy connection, so a handler that calls it waits out the whole grace for its own connection,
+     * which is then forced (and, with the loop's own executor, the forced handlers' threads are
+     * interrupted, the caller's included). Where it cannot return at all it throws
+     * {@link IllegalStateException} instead, unless the shutdown has already finished: on a poller
+     * thread (an inline handler or callback, {@code onPrepare}), whose connections it would stall,
+     * and in a callback that the shutdown itself runs as it closes a connection.
      */
     public ShutdownReport shutdown(Duration grace) {
-        if (Poller.current() != null) {
-            throw new IllegalStateException("shutdown() would block a poller thread for the grace period;"
-                    + " use shutdownAsync() from a handler");
-        }
         boolean first;
         synchronized (this) {
             first = !shuttingDown;
             if (first) {
+                refuseBlockingCall();
                 shuttingDown = true;
+                stopper = Thread.currentThread();
                 for (Acceptor a : acceptors) {
                     a.stop();
                 }
             }
         }
         if (!first) {
+            if (!outcome.isDone()) {
+                refuseBlockingCall();
+            }
             return awaitReport(); // outside the lock: the first call takes it again to finish
         }
+        try {
+            ShutdownReport r = drainAndStop(grace);
+            outcome.complete(r);
+            return r;
+        } catch (Throwable e) {
+            outcome.completeExceptionally(e);
+            throw e;
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    /** Throws where a shutdown in progress cannot be waited for (see {@link #shutdown}). */
+    private void refuseBlockingCall() {
+        if (Poller.current() != null) {
+            throw new IllegalStateException("shutdown() would block a poller thread for the grace period;"
+                    + " use shutdownAsync() from a handler");
+        }
+        if (Thread.currentThread() == stopper) {
+            throw new IllegalStateException("shutdown() from a callback the shutdown runs would wait for itself;"
+                    + " use shutdownAsync()");
+        }
+    }
+
+    /** The first shutdown's work: the grace period, the forced closes, stopping the pollers and the owned executor. */
+    private ShutdownReport drainAndStop(Duration grace) {
         long start = System.nanoTime();
         long deadline = start + Deadlines.cappedNanos(grace);
         int idle = 0;
-        Set<NetConnection> busyOnce = ConcurrentHashMap.newKeySet();
-        for (;;) {
-            for (NetConnection c : live) {
-                if (!c.isActive()) {
-                    continue;
-                }
-                if (isIdle(c)) {
-                    if (!busyOnce.contains(c)) {
-                        idle++;
-                    }
-                    c.close();
-                } else {
-                    busyOnce.add(c);
-                }
-            }
-            if (liveActive() == 0 || System.nanoTime() - deadline >= 0) {
-                break;
-            }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
         int forced = 0;
-        for (NetConnection c : live) {
-            if (c.isActive()) {
-                forced++;
-                busyOnce.remove(c);
-                c.close();
+        Set<NetConnection> busyOnce = ConcurrentHashMap.newKeySet();
+        try {
+            for (;;) {
+                for (NetConnection c : live) {
+                    if (!c.isActive()) {
+                        continue;
+                    }
+                    if (isIdle(c)) {
+                        if (!busyOnce.contains(c)) {
+                            idle++;
+                        }
+                        c.close();
+                    } else {
+                        busyOnce.add(c);
+                    }
+                }
+                if (liveActive() == 0 || System.nanoTime() - deadline >= 0) {
+                    break;
+                }
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
             }
+            for (NetConnection c : live) {
+                if (c.isActive()) {
+                    forced++;
+                    busyOnce.remove(c);
+                    c.close();
+                }
+            }
+        } finally {
+            stopPollersAndExecutor(forced > 0);
         }
         // every connection busy once and not forced drained: closed here once idle, or by itself
         // (its handler closed it, or the peer's end did) while the grace ran
         int drained = busyOnce.size();
+        if (forced > 0) {
+            LOG.log(System.Logger.Level.WARNING, "shutdown forced " + forced + " busy connection(s) closed");
+        }
+        return new ShutdownReport(idle, drained, forced, Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    private void stopPollersAndExecutor(boolean interruptHandlers) {
         synchronized (this) {
             if (group != null) {
                 group.close();
@@ -255,23 +310,19 @@ public final class EventLoop {
             }
         }
         if (ownedExecutor != null) {
-            if (forced > 0) {
+            if (interruptHandlers) {
                 ownedExecutor.shutdownNow(); // interrupt the forced handlers still in user code
             } else {
                 ownedExecutor.shutdown();
             }
         }
-        report = new ShutdownReport(idle, drained, forced, Duration.ofNanos(System.nanoTime() - start));
-        stopped.countDown();
-        if (forced > 0) {
-            LOG.log(System.Logger.Level.WARNING, "shutdown forced " + forced + " busy connection(s) closed");
-        }
-        return report;
     }
 
     /**
-     * Starts {@link #shutdown} on a thread of its own and returns at once; the future completes with
-     * the report once the loop has stopped. Safe anywhere, also from a handler or close callback:
+     * Starts {@link #shutdown} on a (non-daemon) thread of its own and returns at once; the future
+     * completes with the report once the loop has stopped, or exceptionally as {@code shutdown}
+     * would throw. Once a shutdown has begun, returns that one's future without a new thread. Safe
+     * anywhere, also from a handler or a close callback:
      * <pre>{@code
      * onRequest(conn -> {
      *     if (isQuitCommand(conn)) {
@@ -279,18 +330,22 @@ public final class EventLoop {
      *     }
      * })
      * }</pre>
+     * If no thread can be started, that error is thrown here and nothing was shut down.
      */
     public CompletableFuture<ShutdownReport> shutdownAsync(Duration grace) {
-        CompletableFuture<ShutdownReport> done = new CompletableFuture<>();
+        if (shuttingDown) {
+            return outcome.copy();
+        }
         Thread t = new Thread(() -> {
             try {
-                done.complete(shutdown(grace));
-            } catch (Throwable e) {
-                done.completeExceptionally(e);
+                shutdown(grace);
+            } catch (Throwable ignored) {
+                // in the future already (the first call), or the first call's failure is
             }
         }, "netpoll-shutdown");
+        t.setDaemon(false);
         t.start();
-        return done;
+        return outcome.copy();
     }
 
     private int liveActive() {
@@ -307,21 +362,24 @@ public final class EventLoop {
         return c.inputLen() == 0 && c.sender().idle() && !c.requestBusy();
     }
 
-    /** Waits for the first shutdown's report; an interrupt does not end the wait (the first call is bounded by its grace) and stays set. */
+    /** Waits for the first shutdown's report; an interrupt does not end the wait (the first call ends with its grace) and stays set. */
     private ShutdownReport awaitReport() {
         boolean interrupted = false;
-        for (;;) {
-            try {
-                stopped.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
+        try {
+            for (;;) {
+                try {
+                    return outcome.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw new IllegalStateException("the first shutdown failed", e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        return report;
     }
 
     /** Options; {@link #onRequest} is required. */

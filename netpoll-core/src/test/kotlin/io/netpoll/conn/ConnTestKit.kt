@@ -37,6 +37,8 @@ object ConnTestKit {
         private val executor: ExecutorService?,
         private val thread: Thread,
     ) : AutoCloseable {
+        /** The thread blocked in serve(). */
+        val serveThread: Thread get() = thread
         val port: Int get() = listener.port()
         val address: InetSocketAddress get() = listener.address() as InetSocketAddress
         @Volatile var report: ShutdownReport? = null

@@ -245,4 +245,41 @@ class GracefulShutdownTest : FunSpec({
             srv.stop()
         }
     }
+
+    test("shutdown() in a callback that the shutdown itself runs (an inline onDisconnect) throws IllegalStateException instead of waiting for itself") {
+        val inCallback = AtomicReference<Any?>()
+        lateinit var srv: ConnTestKit.Server
+        srv = server(Exec.INLINE) {
+            onRequest(ConnTestKit::rawEcho)
+            onDisconnect { _ ->
+                inCallback.set(runCatching { srv.loop.shutdown(Duration.ofSeconds(1)) }.fold({ it }, { it }))
+            }
+        }
+        peer(srv.port).use { _ ->
+            awaitTrue("registered") { srv.loop.connections() == 1 }
+            val (t, report) = shutdownAsync(srv, Duration.ofSeconds(1))
+            t.join(10_000)
+            t.isAlive shouldBe false // before: the callback waited for the shutdown that ran it, for ever
+            inCallback.get().shouldBeInstanceOf<IllegalStateException>()
+            report.get().closedIdle shouldBe 1
+        }
+        srv.stop()
+    }
+
+    test("when the first shutdown fails (an Error from an inline callback) serve() returns, the pollers stop, and a later shutdown() throws IllegalStateException caused by it") {
+        val srv = server(Exec.INLINE) {
+            onRequest(ConnTestKit::rawEcho)
+            onDisconnect { _ -> throw AssertionError("callback bug") }
+        }
+        peer(srv.port).use { _ ->
+            awaitTrue("registered") { srv.loop.connections() == 1 }
+            val first = runCatching { srv.loop.shutdown(Duration.ofSeconds(1)) }.exceptionOrNull()
+            first.shouldBeInstanceOf<AssertionError>()
+            val later = runCatching { srv.loop.shutdown(Duration.ofSeconds(1)) }.exceptionOrNull()
+            later.shouldBeInstanceOf<IllegalStateException>() // before: waited for ever
+            later.cause shouldBe first
+            srv.loop.pollers().all { !it.isRunning }.shouldBeTrue()
+            awaitTrue("serve() returned") { srv.listener.isClosed && !srv.serveThread.isAlive }
+        }
+    }
 })
