@@ -131,8 +131,10 @@ public interface Connection extends AutoCloseable {
      * after the last byte; reading goes on. Where a flush returns with bytes still queued (on a
      * poller thread, or within a write-queue limit) the shutdown follows when the send task has
      * written them, so nothing flushed is cut off; bytes flushed in between go out first too (a
-     * {@code close()} or timeout before then drops them, and the shutdown with them). A flush with
-     * bytes after the shutdown fails ({@link io.netpoll.error.ConnectionResetException}, broken pipe).
+     * {@code close()} or timeout before then drops them, and the shutdown with them). Even off the
+     * poller the call may return a moment before the shutdown itself, which the poller's send task
+     * then makes as it lets go of the socket: bytes flushed in that moment still go out before the
+     * EOF. A flush with bytes after the shutdown fails ({@link io.netpoll.error.ConnectionResetException}, broken pipe).
      * Closed: {@link io.netpoll.error.ConnectionClosedException}; a failed write: its error, as
      * {@code flush()}.
      */

@@ -65,7 +65,14 @@ public abstract sealed class ConnLifetime extends UsersWord implements Connectio
     private volatile Throwable closeCause;
 
     private final ArrayDeque<CloseCallback> closeCallbacks = new ArrayDeque<>(2);
+    /*
+     * Guarded by closeCallbacks. callbacksRan: false → true at destroy (later callbacks run at once).
+     * closeSteps: 0 → +1 by closeWith when there is an onDisconnect to run; -1 by its end and -1 by
+     * destroy; the step that brings it to -1 runs dueCallbacks (set by destroy), once.
+     */
     private boolean callbacksRan;
+    private int closeSteps;
+    private CloseCallback[] dueCallbacks;
 
     /** See {@link NetConnection}'s constructors; {@code registered} may be null. */
     ConnLifetime(int fd, Poller poller, ConnConfig config, PollDesc registered) {
@@ -156,7 +163,16 @@ public abstract sealed class ConnLifetime extends UsersWord implements Connectio
             pd.close(); // unregisters and wakes every waiter in rg / wg (they see the CLOSED bit)
             sender.closed();
             if (config.onDisconnect() != null) {
-                runOnExecutor(() -> config.onDisconnect().onDisconnect(this));
+                synchronized (closeCallbacks) {
+                    closeSteps++; // the close callbacks wait for it (destroy cannot run before our leave)
+                }
+                runOnExecutor(() -> {
+                    try {
+                        config.onDisconnect().onDisconnect(this);
+                    } finally {
+                        closeStepDone();
+                    }
+                });
             }
             if (others > 0) {
                 // Others are inside (a handler may stay busy in its own code for long): the fd must
@@ -179,18 +195,34 @@ public abstract sealed class ConnLifetime extends UsersWord implements Connectio
         Sockets.close(fd);
         input.close();
         output.close();
-        CloseCallback[] cbs;
         synchronized (closeCallbacks) {
             callbacksRan = true;
-            cbs = closeCallbacks.toArray(new CloseCallback[0]);
+            dueCallbacks = closeCallbacks.toArray(new CloseCallback[0]);
             closeCallbacks.clear();
+        }
+        closeStepDone();
+    }
+
+    /**
+     * A step before the close callbacks is done (the destroy, and onDisconnect if there is one): the
+     * last one runs them, so they come after onDisconnect, as its documentation says, even on a pool.
+     */
+    private void closeStepDone() {
+        CloseCallback[] cbs;
+        synchronized (closeCallbacks) {
+            if (--closeSteps != -1) {
+                return;
+            }
+            cbs = dueCallbacks;
+            dueCallbacks = null;
         }
         if (cbs.length > 0) {
             runOnExecutor(() -> {
                 for (CloseCallback cb : cbs) {
                     try {
                         cb.onClose(this);
-                    } catch (RuntimeException e) {
+                    } catch (Throwable e) {
+                        // one failing callback must not keep the older ones (an event loop's count) from running
                         LOG.log(System.Logger.Level.ERROR, "close callback failed", e);
                     }
                 }
@@ -198,17 +230,22 @@ public abstract sealed class ConnLifetime extends UsersWord implements Connectio
         }
     }
 
+    /**
+     * Runs a callback on the handler executor, logging what it throws. If the executor refuses it, or
+     * cannot run anything (no thread for it), it runs here: a callback is never lost.
+     */
     final void runOnExecutor(Runnable task) {
+        Runnable guarded = () -> {
+            try {
+                task.run();
+            } catch (Throwable e) {
+                LOG.log(System.Logger.Level.ERROR, "callback failed", e);
+            }
+        };
         try {
-            config.executor().execute(() -> {
-                try {
-                    task.run();
-                } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.ERROR, "callback failed", e);
-                }
-            });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            task.run();
+            config.executor().execute(guarded);
+        } catch (Throwable e) {
+            guarded.run();
         }
     }
 

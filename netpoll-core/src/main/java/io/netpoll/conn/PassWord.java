@@ -80,8 +80,11 @@ public class PassWord {
      * racing with the check finds RUNNING and marks AGAIN again, which makes {@link #endPass} fail.
      */
     public final void beginRound() {
-        if ((int) STATE.getVolatile(this) != RUNNING) {
+        int s = (int) STATE.getVolatile(this);
+        if (s == AGAIN) {
             STATE.setVolatile(this, RUNNING);
+        } else if (s != RUNNING) {
+            throw new IllegalStateException("pass word " + (s == IDLE ? "idle" : "in unknown state " + s) + " in a pass");
         }
     }
 

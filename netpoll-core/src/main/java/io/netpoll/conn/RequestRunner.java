@@ -123,9 +123,32 @@ final class RequestRunner extends PassWord {
     private void submit() {
         try {
             conn.config.executor().execute(passTask);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            abandon();
+        } catch (Throwable e) {
+            // rejected, or an executor that cannot run anything (no thread for it): no pass will
+            // run, so none would ever run again; the connection ends with the executor's error
+            failed(e);
+        }
+    }
+
+    /**
+     * The pass (or its dispatch) failed: close the connection first, so that a trigger that finds the
+     * word idle afterwards dispatches a pass that finds the connection closed (no handler runs after
+     * the failure), then give up the word, then log, where nothing thrown can undo the two.
+     */
+    private void failed(Throwable e) {
+        try {
             conn.closeWith(e);
+        } finally {
+            abandon();
+        }
+        try {
+            if (NetConnection.endedByPeerOrClose(e)) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "handler met the end of " + conn + ": " + e);
+            } else {
+                LOG.log(System.Logger.Level.WARNING, "handler failed on " + conn + "; closing it", e);
+            }
+        } catch (Throwable ignored) {
+            // out of memory, or a broken logger: the connection is closed either way
         }
     }
 
@@ -136,52 +159,60 @@ final class RequestRunner extends PassWord {
             return;
         }
         try {
-            for (;;) {
-                beginRound();
-                OnConnect c = onConnect;
-                if (c != null) {
-                    onConnect = null;
-                    c.onConnect(conn);
-                }
-                OnRequest h = handler;
-                if (h != null) {
-                    while (conn.isActive()) {
-                        if (conn.input.len() == 0) {
-                            break;
-                        }
-                        // progress is what the handler consumed, not how the length moved: input that
-                        // arrives while a handler blocks (in flush, say) may outgrow what it consumed
-                        long before = conn.input.consumedTotal();
-                        h.onRequest(conn);
-                        if (conn.input.consumedTotal() == before) {
-                            if (conn.input.len() >= conn.inputCap()) {
-                                // reading stops at the cap, so more input will never come: the
-                                // handler waits for a message larger than maxInputBytes
-                                conn.closeWith(new LimitExceededException("unconsumed input (maxInputBytes)",
-                                        conn.inputCap()));
-                            }
-                            break; // nothing consumed: wait for more input
-                        }
-                    }
-                }
-                if (endPass()) {
-                    if (finishRequested()) {
-                        // the peer sent everything and the handler took what it could: finish the send, close
-                        conn.sender.closeWhenSent();
-                    }
-                    return;
+            boolean finish;
+            try {
+                finish = rounds();
+            } catch (Throwable e) {
+                failed(e);
+                return;
+            }
+            if (finish) {
+                // the peer sent everything and the handler took what it could: finish the send, close.
+                // Past endPass, the word may be a newer pass's: a failure here only closes
+                try {
+                    conn.sender.closeWhenSent();
+                } catch (Throwable e) {
+                    conn.closeWith(e);
                 }
             }
-        } catch (Throwable e) {
-            if (NetConnection.endedByPeerOrClose(e)) {
-                LOG.log(System.Logger.Level.DEBUG, () -> "handler met the end of " + conn + ": " + e);
-            } else {
-                LOG.log(System.Logger.Level.WARNING, "handler failed on " + conn + "; closing it", e);
-            }
-            abandon();
-            conn.closeWith(e);
         } finally {
             conn.leaveCall(entered);
+        }
+    }
+
+    /** The pass's rounds until {@link #endPass} succeeds; returns whether a finish was requested. */
+    private boolean rounds() throws Exception {
+        for (;;) {
+            beginRound();
+            OnConnect c = onConnect;
+            if (c != null) {
+                onConnect = null;
+                c.onConnect(conn);
+            }
+            OnRequest h = handler;
+            if (h != null) {
+                while (conn.isActive()) {
+                    if (conn.input.len() == 0) {
+                        break;
+                    }
+                    // progress is what the handler consumed, not how the length moved: input that
+                    // arrives while a handler blocks (in flush, say) may outgrow what it consumed
+                    long before = conn.input.consumedTotal();
+                    h.onRequest(conn);
+                    if (conn.input.consumedTotal() == before) {
+                        if (conn.input.len() >= conn.inputCap()) {
+                            // reading stops at the cap, so more input will never come: the
+                            // handler waits for a message larger than maxInputBytes
+                            conn.closeWith(new LimitExceededException("unconsumed input (maxInputBytes)",
+                                    conn.inputCap()));
+                        }
+                        break; // nothing consumed: wait for more input
+                    }
+                }
+            }
+            if (endPass()) {
+                return finishRequested();
+            }
         }
     }
 }

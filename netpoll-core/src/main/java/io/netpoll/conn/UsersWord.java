@@ -57,11 +57,18 @@ public abstract class UsersWord {
 
     /** Leaves after {@link #enter()}; the last one out of a closed word runs {@link #destroy()}. */
     public final void leave() {
-        int u = (int) USERS.getAndAdd(this, -1) - 1;
-        if (u == CLOSED) {
-            destroy();
-        } else if ((u & COUNT) == COUNT) {
-            throw new IllegalStateException("connection left more often than entered");
+        for (;;) {
+            int u = (int) USERS.getVolatile(this);
+            if ((u & COUNT) == 0) {
+                // checked before the store: a decrement past 0 would clear CLOSED and revive the word
+                throw new IllegalStateException("connection left more often than entered");
+            }
+            if (USERS.compareAndSet(this, u, u - 1)) {
+                if (u - 1 == CLOSED) {
+                    destroy();
+                }
+                return;
+            }
         }
     }
 

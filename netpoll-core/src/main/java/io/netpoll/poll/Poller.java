@@ -206,6 +206,12 @@ public final class Poller implements Executor, AutoCloseable {
                 throw Errno.exception("epoll_ctl", Errno.EBADF);
             }
             page(fd).set(fd & (PAGE_SIZE - 1), pd);
+            if (pd.isClosing()) {
+                // closed meanwhile (its close sets the flag, then unregisters): whether that unregister
+                // ran before the table write or not, the descriptor must not stay registered
+                page(fd).compareAndSet(fd & (PAGE_SIZE - 1), pd, null);
+                throw Errno.exception("epoll_ctl", Errno.EBADF);
+            }
             int r = ctl(Linux.EPOLL_CTL_ADD, fd, EPOLL_INTEREST, ((long) pd.tag << 32) | (fd & 0xffffffffL));
             if (r < 0) {
                 page(fd).compareAndSet(fd & (PAGE_SIZE - 1), pd, null);

@@ -167,4 +167,60 @@ class CloseCallbackTest : FunSpec({
             pool.bytesInUse() shouldBe 0L
         }
     }
+
+    test("on a pool, close callbacks run after onDisconnect has returned, however long it takes") {
+        val order = Collections.synchronizedList(mutableListOf<String>())
+        val srv = server(Exec.POOL) {
+            onPrepare { c -> c.addCloseCallback { order.add("close callback") } }
+            onDisconnect { _ ->
+                Thread.sleep(200) // before: the close callbacks ran meanwhile on another pool thread
+                order.add("onDisconnect")
+            }
+            onRequest(ConnTestKit::rawEcho)
+        }
+        srv.use {
+            peer(srv.port).close()
+            awaitTrue("both ran") { order.size == 2 }
+            order shouldBe listOf("onDisconnect", "close callback")
+        }
+    }
+
+    test("a close callback that throws an Error does not keep the older ones from running") {
+        val ran = Collections.synchronizedList(mutableListOf<String>())
+        val srv = server(Exec.INLINE) {
+            onPrepare { c ->
+                c.addCloseCallback { ran.add("older") }
+                c.addCloseCallback { throw AssertionError("callback bug") } // newer: runs first
+            }
+            onRequest(ConnTestKit::rawEcho)
+        }
+        srv.use {
+            peer(srv.port).close()
+            awaitTrue("the older callback ran") { ran.size == 1 } // before: skipped, the Error ended the loop
+            awaitTrue("the loop's count is back to 0 (its own callback ran too)") { srv.loop.connections() == 0 }
+        }
+    }
+
+    test("an executor that starts throwing something other than RejectedExecutionException closes the connection with that error, and runs its callbacks") {
+        val closed = java.util.concurrent.atomic.AtomicReference<Throwable?>()
+        val calls = AtomicInteger()
+        // runs the connection's first pass, then can no longer run anything (as a pool out of threads)
+        val broken = java.util.concurrent.Executor { r ->
+            if (calls.getAndIncrement() == 0) r.run() else throw IllegalStateException("no thread for it")
+        }
+        val srv = server(Exec.INLINE) {
+            executor(broken)
+            onPrepare { c -> c.addCloseCallback { closed.set(c.closeCause() ?: Throwable("no cause")) } }
+            onRequest(ConnTestKit::rawEcho)
+        }
+        srv.use {
+            peer(srv.port).use { p ->
+                awaitTrue("the first pass ran") { calls.get() == 1 }
+                p.getOutputStream().write(1) // its pass cannot be dispatched
+                p.getInputStream().read() shouldBe -1 // before: no pass ran, ever, and nothing closed it
+                awaitTrue("the close callback ran") { closed.get() != null }
+                (closed.get() is IllegalStateException) shouldBe true
+            }
+        }
+    }
 })

@@ -265,21 +265,4 @@ class GracefulShutdownTest : FunSpec({
         }
         srv.stop()
     }
-
-    test("when the first shutdown fails (an Error from an inline callback) serve() returns, the pollers stop, and a later shutdown() throws IllegalStateException caused by it") {
-        val srv = server(Exec.INLINE) {
-            onRequest(ConnTestKit::rawEcho)
-            onDisconnect { _ -> throw AssertionError("callback bug") }
-        }
-        peer(srv.port).use { _ ->
-            awaitTrue("registered") { srv.loop.connections() == 1 }
-            val first = runCatching { srv.loop.shutdown(Duration.ofSeconds(1)) }.exceptionOrNull()
-            first.shouldBeInstanceOf<AssertionError>()
-            val later = runCatching { srv.loop.shutdown(Duration.ofSeconds(1)) }.exceptionOrNull()
-            later.shouldBeInstanceOf<IllegalStateException>() // before: waited for ever
-            later.cause shouldBe first
-            srv.loop.pollers().all { !it.isRunning }.shouldBeTrue()
-            awaitTrue("serve() returned") { srv.listener.isClosed && !srv.serveThread.isAlive }
-        }
-    }
 })
