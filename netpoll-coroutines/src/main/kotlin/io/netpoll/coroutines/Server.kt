@@ -15,6 +15,7 @@ import io.netpoll.server.Acceptor
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.CoroutineExceptionHandler
 import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
@@ -30,6 +31,7 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeoutOrNull
 import java.net.SocketAddress
+import kotlin.coroutines.ContinuationInterceptor
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.TimeUnit
 import kotlin.time.Duration
@@ -197,7 +199,10 @@ public class NetpollServerBuilder internal constructor() {
  * throws closes only its own connection; the error goes to [NetpollServerBuilder.onError].
  *
  * **Structured concurrency.** The server runs as a child coroutine of this scope, and the scope does
- * not complete before every handler has. Handlers run under a supervisor owned by the server.
+ * not complete before every handler has. Handlers run under a supervisor owned by the server, with
+ * the scope's other context elements (an MDC context, a tracing element, your own keys); a
+ * `ThreadContextElement` among them makes each wake-up of a read go through the dispatcher's queue
+ * instead of resuming the handler in place, which costs a little per read.
  *
  * **Cancellation.** Cancelling the scope, or calling [NetpollServer.shutdown], stops accepting, closes
  * connections whose handler is idle (waiting for input that has not started), gives the others the
@@ -235,6 +240,14 @@ public class NetpollServer internal constructor(
         options.maxInputBytes, options.writeQueueLimit, BufferPool.defaultPool(),
     )
     private val handlers = SupervisorJob()
+
+    /**
+     * The scope's context elements that handlers inherit (an MDC context, a tracing span, your own
+     * keys): all but its job (handlers run under [handlers]) and its dispatcher, name and exception
+     * handler, which the server sets itself (handler failures go to onError).
+     */
+    private val inherited = scope.coroutineContext
+        .minusKey(Job).minusKey(ContinuationInterceptor).minusKey(CoroutineName).minusKey(CoroutineExceptionHandler)
     private val live = ConcurrentHashMap.newKeySet<SuspendConnection>()
     private lateinit var group: PollerGroup
     private lateinit var acceptPoller: Poller
@@ -355,7 +368,7 @@ public class NetpollServer internal constructor(
     }
 
     private fun launchHandler(fd: Int, sc: SuspendConnection, dispatcher: CoroutineDispatcher, start: CoroutineStart): Job =
-        CoroutineScope(handlers + dispatcher + CoroutineName("netpoll-conn-$fd")).launch(start = start) {
+        CoroutineScope(inherited + handlers + dispatcher + CoroutineName("netpoll-conn-$fd")).launch(start = start) {
             try {
                 sc.prepareReads(coroutineContext)
                 handler(sc)
