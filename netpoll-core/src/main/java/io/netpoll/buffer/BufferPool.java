@@ -112,7 +112,11 @@ public final class BufferPool {
             return cache.allocate(cls);
         }
         Chunk c = stacks[cls].pop();
-        return c != null ? c : newChunk(cls);
+        if (c == null) {
+            return newChunk(cls);
+        }
+        c.reset();
+        return c;
     }
 
     private Chunk newChunk(int cls) {
@@ -151,9 +155,8 @@ public final class BufferPool {
     private void pushShared(Chunk c, boolean freed) {
         // a racy sum (the old check was one too): the bound is kept within a few chunks
         boolean keep = sharedPooledBytes() + c.capacity() <= maxPooledBytes;
-        if (keep) {
-            c.reset();
-        }
+        // pooled chunks keep 0 references until handed out again (reset there), so a second release
+        // of one throws rather than pooling it twice
         stacks[c.sizeClass].push(c, keep, freed);
     }
 

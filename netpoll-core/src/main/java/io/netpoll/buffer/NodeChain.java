@@ -55,6 +55,15 @@ abstract sealed class NodeChain permits LinkBuffer {
     private Chunk[] scratch;
     /** Bytes described by the last {@link #fillIov}. */
     private int iovBytes;
+    /**
+     * True while the chain is not the reader's: at first, and after {@link #release} freed the last
+     * node (tombstoned it), until the reader has consumed past {@link #goneAt} or seen a length above
+     * 0. Until then {@link #head} and {@link #readNode} are the writer's ({@link #link} sets them with
+     * plain writes, which its flush publishes), so release() must not read them: it could see the
+     * writer's new node with its fields from a previous life and free the memory under the writer.
+     */
+    private boolean chainGone = true;
+    private long goneAt;
 
     // writer side
     Node tail;
@@ -220,10 +229,18 @@ abstract sealed class NodeChain permits LinkBuffer {
     public void release() {
         open();
         freeScratch();
+        if (chainGone) {
+            // a consumption past goneAt, or a length above 0, was read after an acquire of the count
+            // the writer's flush published after its link: head and readNode are visible now
+            if (consumed == goneAt && readerLen() == 0) {
+                return;
+            }
+            chainGone = false;
+        }
         Node n = head;
         Node cur = readNode;
         if (n == null || cur == null) {
-            return; // nothing held (or the writer is starting a new chain right now)
+            return; // nothing held
         }
         cur = readerLen() > 0 ? current() : settle(cur);
         freeBefore(n, cur);
@@ -240,6 +257,8 @@ abstract sealed class NodeChain permits LinkBuffer {
             readNode = null;
             if (cur.tombstone()) {
                 free(cur);
+                chainGone = true;
+                goneAt = consumed;
                 return;
             }
             next = cur.next();

@@ -54,8 +54,9 @@ public interface Writer {
     /**
      * References the remaining bytes of a <em>direct</em> buffer instead of copying them: the kernel
      * will send straight from it. The caller must not change those bytes until they have been sent
-     * (on a connection, until {@code flush()} returns with nothing queued) or read. A heap buffer is
-     * copied, as by {@link #writeBuffer}. Advances {@code src}'s position.
+     * (on a connection, until {@code flush()} returns with nothing queued) or read, and, where a
+     * {@code slice} or an {@code append} took them on (zero copy), until those are released or
+     * closed too. A heap buffer is copied, as by {@link #writeBuffer}. Advances {@code src}'s position.
      */
     void writeDirect(ByteBuffer src);
 

@@ -233,4 +233,17 @@ class LinkBufferMisuseTest : FunSpec({
             other.close()
         }
     }
+
+    test("a chunk released twice throws IllegalStateException, also when the first release put it in a shared stack") {
+        val pool = BufferPool(1L shl 20)
+        val c = pool.allocate(8192) // a test thread has no poller cache: the chunk goes back to a shared stack
+        c.release()
+        shouldThrow<IllegalStateException> { c.release() } // before: pooled twice, later handed to two buffers
+        val a = pool.allocate(8192)
+        val b = pool.allocate(8192)
+        (a === b) shouldBe false
+        a.release()
+        b.release()
+        pool.bytesInUse() shouldBe 0L
+    }
 })
