@@ -111,7 +111,11 @@ public final class EventLoop {
     /** Once a second the pool drops chunks unused since the last trim, so idle memory goes back to the OS. */
     private void scheduleTrim() {
         acceptPoller.schedule(System.nanoTime() + TimeUnit.SECONDS.toNanos(1), () -> {
-            config.pool().trim();
+            BufferPool pool = config.pool();
+            pool.trim();
+            for (Poller p : group.pollers()) {
+                p.execute(pool::trimThreadCache);
+            }
             if (!shuttingDown) {
                 scheduleTrim();
             }

@@ -21,8 +21,9 @@ import java.util.concurrent.atomic.LongAdder;
  * <p><b>Bounds.</b> The shared stacks hold at most {@link #maxPooledBytes()} (system property
  * {@code netpoll.buffer.maxPooledBytes}, default 64 MiB, for the default pool); past that, freed
  * chunks are dropped and the garbage collector returns their memory to the OS. {@link #trim()}
- * drops every shared chunk that stayed unused since the previous trim; servers call it once a
- * second, so an idle pool shrinks to nothing within two seconds.
+ * drops every shared chunk that stayed unused since the previous trim, and
+ * {@link #trimThreadCache()} hands an idle poller's cache back to them; servers call both once a
+ * second, so an idle pool shrinks to nothing within three seconds.
  *
  * <p><b>Safety.</b> A chunk's memory is a direct {@link ByteBuffer}; every view handed out by a
  * reader keeps it reachable, so memory is never returned to the OS while a view of it exists (a
@@ -64,6 +65,9 @@ public final class BufferPool {
     /** Unpooled chunks (above {@link #MAX_CHUNK}) handed out and freed; pooled ones count in their stack. */
     private final LongAdder unpooledAllocated = new LongAdder();
     private final LongAdder unpooledFreed = new LongAdder();
+    /** The counts of the caches of poller threads that have ended. */
+    private final LongAdder retiredAllocated = new LongAdder();
+    private final LongAdder retiredFreed = new LongAdder();
     private final CopyOnWriteArrayList<Cache> caches = new CopyOnWriteArrayList<>();
 
     /** A pool whose shared stacks keep at most {@code maxPooledBytes}. */
@@ -175,6 +179,7 @@ public final class BufferPool {
         }
     }
 
+    /** The calling poller thread's cache of this pool, made on first use; null off poller threads. */
     private Cache localCache() {
         if (!(Thread.currentThread() instanceof PollerThread t)) {
             return null;
@@ -189,13 +194,21 @@ public final class BufferPool {
         Cache c = new Cache(this);
         t.bufferCache = c;
         caches.add(c);
-        t.onExit(c::close);
+        t.onExit(() -> retire(c));
         return c;
+    }
+
+    /** A poller thread ends: its cache goes back to the shared stacks, its counts into the retired ones. */
+    private void retire(Cache c) {
+        c.flush();
+        retiredAllocated.add(c.allocatedBytes());
+        retiredFreed.add(c.freedBytes());
+        caches.remove(c);
     }
 
     /** Bytes of pooled and unpooled chunks handed out and not yet freed. */
     public long bytesInUse() {
-        long n = unpooledAllocated.sum() - unpooledFreed.sum();
+        long n = unpooledAllocated.sum() - unpooledFreed.sum() + retiredAllocated.sum() - retiredFreed.sum();
         for (Stack s : stacks) {
             n += s.get(Stack.ALLOCATED) - s.get(Stack.FREED);
         }
@@ -225,6 +238,21 @@ public final class BufferPool {
         }
         for (Stack s : stacks) {
             s.trim();
+        }
+    }
+
+    /**
+     * On a poller thread: hands that thread's cache back to the shared stacks if no chunk went
+     * through it since this thread's previous call (an idle poller's cache would keep up to about
+     * 900 KiB for ever otherwise); a busy poller keeps its cache. Elsewhere it does nothing. Servers
+     * call it on each poller once a second, beside {@link #trim()}.
+     */
+    public void trimThreadCache() {
+        if (Thread.currentThread() instanceof PollerThread t && t.bufferCache instanceof Cache c && c.pool == this) {
+            if (!c.used) {
+                c.flush();
+            }
+            c.used = false;
         }
     }
 
@@ -331,6 +359,8 @@ public final class BufferPool {
         private final int[] counts = new int[CACHED_CLASSES];
         /** ALLOCATED, FREED, CACHED bytes; written by the owner only. */
         private final long[] bytes = new long[3];
+        /** Owner only: a chunk went through this cache since the last {@link #trimThreadCache()}. */
+        boolean used;
 
         Cache(BufferPool pool) {
             this.pool = pool;
@@ -357,6 +387,7 @@ public final class BufferPool {
 
         Chunk allocate(int cls) {
             int size = classSize(cls);
+            used = true;
             add(ALLOCATED, size);
             if (counts[cls] == 0) {
                 int got = pool.stacks[cls].popBatch(slots[cls], slots[cls].length / 2);
@@ -376,6 +407,7 @@ public final class BufferPool {
         void free(Chunk c) {
             int cls = c.sizeClass;
             int size = c.capacity();
+            used = true;
             add(FREED, size);
             Chunk[] s = slots[cls];
             if (counts[cls] == s.length) {
@@ -401,8 +433,5 @@ public final class BufferPool {
             }
         }
 
-        void close() {
-            flush();
-        }
     }
 }

@@ -324,7 +324,9 @@ public class NetpollServer internal constructor(
 
     private fun scheduleTrim() {
         acceptPoller.schedule(System.nanoTime() + TimeUnit.SECONDS.toNanos(1)) {
-            config.pool().trim()
+            val pool = config.pool()
+            pool.trim()
+            for (p in group.pollers()) p.execute(pool::trimThreadCache)
             if (!stopping) scheduleTrim()
         }
     }
