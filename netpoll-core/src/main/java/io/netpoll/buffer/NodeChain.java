@@ -367,10 +367,17 @@ abstract sealed class NodeChain permits LinkBuffer {
         if (unflushed == 0 && flushNode == tail) {
             return;
         }
-        int delta = 0;
+        long delta = 0;
         Node t = tail;
         for (Node nd = flushNode; nd != null; nd = nd == t ? null : nd.next()) {
             delta += nd.malloc - nd.end;
+        }
+        if (written - (long) CONSUMED.getAcquire(this) + delta > Integer.MAX_VALUE) {
+            // len() is an int: past it the count would wrap and the bytes be lost without a word
+            throw new IllegalStateException("a LinkBuffer holds at most " + Integer.MAX_VALUE
+                    + " readable bytes; consume (or send) some before flushing more (nothing was flushed)");
+        }
+        for (Node nd = flushNode; nd != null; nd = nd == t ? null : nd.next()) {
             nd.end = nd.malloc;
             if (nd != t) {
                 nd.seal();
@@ -410,7 +417,7 @@ abstract sealed class NodeChain permits LinkBuffer {
         if (booking != null && booking.active()) {
             throw new IllegalStateException("book() again before bookAck()");
         }
-        int count = Math.min(maxIov, (size + BufferPool.MAX_CHUNK - 1) / BufferPool.MAX_CHUNK);
+        int count = (int) Math.min(maxIov, ((long) size + BufferPool.MAX_CHUNK - 1) / BufferPool.MAX_CHUNK);
         checkIov(iov, count);
         if (booking == null) {
             booking = new Booking();
@@ -489,9 +496,13 @@ abstract sealed class NodeChain permits LinkBuffer {
         return count;
     }
 
+    /** The iovec array must be native memory in the machine's byte order with room (to its limit) for {@code count}. */
     private static void checkIov(ByteBuffer iov, int count) {
-        if (iov.capacity() < 16L * count) {
-            throw new IllegalArgumentException("room for " + iov.capacity() / 16 + " iovecs, not " + count);
+        if (!iov.isDirect() || iov.order() != java.nio.ByteOrder.nativeOrder()) {
+            throw new IllegalArgumentException("iovecs need a direct buffer in native byte order");
+        }
+        if (iov.limit() < 16L * count) {
+            throw new IllegalArgumentException("room for " + iov.limit() / 16 + " iovecs, not " + count);
         }
     }
 

@@ -9,7 +9,9 @@ import java.nio.ByteBuffer;
  * flushed; on a connection, {@code flush()} also sends them.
  *
  * <p><b>Errors.</b> A negative size, or {@link #mallocAck} with more than {@link #mallocLen()}, is an
- * {@link IllegalArgumentException}; any use after the buffer was closed is an
+ * {@link IllegalArgumentException}; a {@link #flush()} that would leave more than
+ * {@code Integer.MAX_VALUE} bytes readable is an {@link IllegalStateException} and publishes nothing;
+ * any use after the buffer was closed is an
  * {@link IllegalStateException}. A connection's writer says in its own documentation what flush does
  * on close, deadline and backpressure.
  *

@@ -246,4 +246,31 @@ class LinkBufferMisuseTest : FunSpec({
         b.release()
         pool.bytesInUse() shouldBe 0L
     }
+
+    test("a flush that would make more than Int.MAX_VALUE bytes readable throws IllegalStateException and publishes nothing") {
+        withPool { pool ->
+            val block = ByteBuffer.allocateDirect(64 shl 20) // referenced 33 times: 2.06 GiB written
+            val b = LinkBuffer(pool)
+            repeat(33) { b.writeDirect(block.duplicate()) }
+            shouldThrow<IllegalStateException> { b.flush() } // before: the count wrapped, len() went negative
+            b.len() shouldBe 0
+            b.close()
+        }
+    }
+
+    test("book() and fillIov() refuse an iovec array that is on the heap, in the wrong byte order or too short to its limit, with IllegalArgumentException and nothing booked") {
+        withPool { pool ->
+            val b = LinkBuffer(pool)
+            val short = NativeBuffer(64).buffer().limit(16) // room for one iovec to its limit, four to its capacity
+            for (iov in listOf(ByteBuffer.allocate(64), ByteBuffer.allocateDirect(64), short)) {
+                shouldThrow<IllegalArgumentException> { b.book(3 * BufferPool.MAX_CHUNK, iov, 4) }
+                shouldThrow<IllegalArgumentException> { b.fillIov(iov, 4, 100) }
+            }
+            val iov = NativeBuffer(64).buffer()
+            val count = b.book(100, iov, 4) // before: the short one had booked a chunk, so this threw IllegalStateException
+            b.bookAck(0)
+            count shouldBe 1
+            b.close()
+        }
+    }
 })
