@@ -93,7 +93,12 @@ public final class ShardQueue implements AutoCloseable {
 
     private void trigger() {
         if (drains.claim()) {
-            executor.execute(this::drain);
+            try {
+                executor.execute(this::drain);
+            } catch (Throwable e) {
+                // rejected, or no thread for it: no drain will run, so none would ever run again
+                failed(e);
+            }
         }
     }
 
@@ -124,12 +129,20 @@ public final class ShardQueue implements AutoCloseable {
                     return;
                 }
             }
-        } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, "ShardQueue flush failed; closing the connection", e);
+        } catch (Throwable e) {
+            failed(e);
+        }
+    }
+
+    /** A drain failed or cannot be dispatched: the connection closes and the queued messages are freed. */
+    private void failed(Throwable e) {
+        try {
             conn.close();
+        } finally {
             drains.abandon();
             discard();
         }
+        LOG.log(System.Logger.Level.DEBUG, "ShardQueue flush failed; closed the connection", e);
     }
 
     private void discard() {

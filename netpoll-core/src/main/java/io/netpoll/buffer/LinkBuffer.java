@@ -561,7 +561,7 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
             }
         }
         other.freeBefore(other.head, first);
-        other.head = other.readNode = other.tail = other.flushNode = null;
+        other.movedAway();
         NodeCache nodes = nodeCache();
         // the adopted nodes take the place of new ones: this writer's spare goes where slices find it
         Node spare = takeSpare();

@@ -20,6 +20,7 @@ abstract sealed class NodeChain permits LinkBuffer {
     private static final VarHandle WRITTEN;
     private static final VarHandle CONSUMED;
     private static final VarHandle SPARE;
+    private static final VarHandle HEAD;
 
     static {
         try {
@@ -27,6 +28,7 @@ abstract sealed class NodeChain permits LinkBuffer {
             WRITTEN = l.findVarHandle(NodeChain.class, "written", long.class);
             CONSUMED = l.findVarHandle(NodeChain.class, "consumed", long.class);
             SPARE = l.findVarHandle(NodeChain.class, "spare", Node.class);
+            HEAD = l.findVarHandle(NodeChain.class, "head", Node.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -55,15 +57,6 @@ abstract sealed class NodeChain permits LinkBuffer {
     private Chunk[] scratch;
     /** Bytes described by the last {@link #fillIov}. */
     private int iovBytes;
-    /**
-     * True while the chain is not the reader's: at first, and after {@link #release} freed the last
-     * node (tombstoned it), until the reader has consumed past {@link #goneAt} or seen a length above
-     * 0. Until then {@link #head} and {@link #readNode} are the writer's ({@link #link} sets them with
-     * plain writes, which its flush publishes), so release() must not read them: it could see the
-     * writer's new node with its fields from a previous life and free the memory under the writer.
-     */
-    private boolean chainGone = true;
-    private long goneAt;
 
     // writer side
     Node tail;
@@ -229,15 +222,10 @@ abstract sealed class NodeChain permits LinkBuffer {
     public void release() {
         open();
         freeScratch();
-        if (chainGone) {
-            // a consumption past goneAt, or a length above 0, was read after an acquire of the count
-            // the writer's flush published after its link: head and readNode are visible now
-            if (consumed == goneAt && readerLen() == 0) {
-                return;
-            }
-            chainGone = false;
-        }
-        Node n = head;
+        // acquire: after this reader freed the last node, the writer may start a new chain (link),
+        // reusing that very node object: its release store of head orders the node's new fields and
+        // readNode before it, so a new head is never seen with the node's fields from its last life
+        Node n = (Node) HEAD.getAcquire(this);
         Node cur = readNode;
         if (n == null || cur == null) {
             return; // nothing held
@@ -257,8 +245,6 @@ abstract sealed class NodeChain permits LinkBuffer {
             readNode = null;
             if (cur.tombstone()) {
                 free(cur);
-                chainGone = true;
-                goneAt = consumed;
                 return;
             }
             next = cur.next();
@@ -266,6 +252,11 @@ abstract sealed class NodeChain permits LinkBuffer {
         free(cur);
         head = next;
         readNode = next;
+    }
+
+    /** Every node went to another buffer ({@code append}, which has both sides of this one). */
+    final void movedAway() {
+        head = readNode = tail = flushNode = null;
     }
 
     /** Reader: frees the nodes from {@code from} up to {@code to}, which stays. */
@@ -350,11 +341,11 @@ abstract sealed class NodeChain permits LinkBuffer {
         // a tombstone is final, so seeing one spares the CAS that would fail (the usual case on a
         // connection: the reader freed the last node after consuming everything)
         if (t == null || t.next() == Node.TOMBSTONE || !t.linkNext(nd)) {
-            // empty chain, or the reader freed the sealed last node: it does not touch head and
-            // readNode again before it sees a length this writer publishes after this point
-            head = nd;
+            // empty chain, or the reader freed the sealed last node: head last, with a release store,
+            // which release() reads with an acquire (nd may be the node the reader freed, reset)
             readNode = nd;
             flushNode = nd;
+            HEAD.setRelease(this, nd);
         } else if (t.isSealed() || flushNode == null) {
             flushNode = nd;
         }

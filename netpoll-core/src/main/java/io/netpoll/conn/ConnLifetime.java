@@ -66,13 +66,12 @@ public abstract sealed class ConnLifetime extends UsersWord implements Connectio
 
     private final ArrayDeque<CloseCallback> closeCallbacks = new ArrayDeque<>(2);
     /*
-     * Guarded by closeCallbacks. callbacksRan: false → true at destroy (later callbacks run at once).
-     * closeSteps: 0 → +1 by closeWith when there is an onDisconnect to run; -1 by its end and -1 by
-     * destroy; the step that brings it to -1 runs dueCallbacks (set by destroy), once.
+     * Guarded by closeCallbacks. closeSteps: 0 → +1 by closeWith when there is an onDisconnect to
+     * run; -1 when it has run and -1 by destroy; the step that brings it to -1 sets callbacksRan
+     * (false → true, once) and runs the callbacks added until then; later ones run at once.
      */
     private boolean callbacksRan;
     private int closeSteps;
-    private CloseCallback[] dueCallbacks;
 
     /** See {@link NetConnection}'s constructors; {@code registered} may be null. */
     ConnLifetime(int fd, Poller poller, ConnConfig config, PollDesc registered) {
@@ -172,7 +171,7 @@ public abstract sealed class ConnLifetime extends UsersWord implements Connectio
                     } finally {
                         closeStepDone();
                     }
-                });
+                }); // runs once, here if not on the executor: the step always ends
             }
             if (others > 0) {
                 // Others are inside (a handler may stay busy in its own code for long): the fd must
@@ -195,11 +194,6 @@ public abstract sealed class ConnLifetime extends UsersWord implements Connectio
         Sockets.close(fd);
         input.close();
         output.close();
-        synchronized (closeCallbacks) {
-            callbacksRan = true;
-            dueCallbacks = closeCallbacks.toArray(new CloseCallback[0]);
-            closeCallbacks.clear();
-        }
         closeStepDone();
     }
 
@@ -213,8 +207,9 @@ public abstract sealed class ConnLifetime extends UsersWord implements Connectio
             if (--closeSteps != -1) {
                 return;
             }
-            cbs = dueCallbacks;
-            dueCallbacks = null;
+            callbacksRan = true;
+            cbs = closeCallbacks.toArray(new CloseCallback[0]);
+            closeCallbacks.clear();
         }
         if (cbs.length > 0) {
             runOnExecutor(() -> {
@@ -235,7 +230,11 @@ public abstract sealed class ConnLifetime extends UsersWord implements Connectio
      * cannot run anything (no thread for it), it runs here: a callback is never lost.
      */
     final void runOnExecutor(Runnable task) {
+        java.util.concurrent.atomic.AtomicBoolean ran = new java.util.concurrent.atomic.AtomicBoolean();
         Runnable guarded = () -> {
+            if (!ran.compareAndSet(false, true)) {
+                return; // an executor that queued it and then threw: it runs here and there, once
+            }
             try {
                 task.run();
             } catch (Throwable e) {

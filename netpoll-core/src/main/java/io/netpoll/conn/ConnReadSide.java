@@ -304,9 +304,15 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
         }
     }
 
+    /**
+     * The most unread input there can be: a buffer holds at most {@code Integer.MAX_VALUE} readable
+     * bytes, and reading goes on while below the cap by up to one booking.
+     */
+    private static final int MAX_CAP = Integer.MAX_VALUE - ReadSizer.MAX;
+
     /** Unread input at which reading pauses: maxInputBytes, or more while a reader needs more. */
     final int inputCap() {
-        return Math.max(config.maxInputBytes(), waitSize);
+        return Math.min(Math.max(config.maxInputBytes(), waitSize), MAX_CAP);
     }
 
     /**

@@ -223,4 +223,35 @@ class CloseCallbackTest : FunSpec({
             }
         }
     }
+
+    test("an executor that queues a callback and then throws runs it once: onDisconnect and the close callbacks each run exactly once") {
+        val pool = java.util.concurrent.Executors.newFixedThreadPool(2)
+        val disconnects = AtomicInteger()
+        val closes = AtomicInteger()
+        val started = java.util.concurrent.CountDownLatch(1)
+        // as ThreadPoolExecutor can when it queued a task and then failed to add a worker
+        val flaky = java.util.concurrent.Executor { r ->
+            pool.execute(r)
+            if (started.count == 0L) throw IllegalStateException("queued, then failed")
+        }
+        try {
+            val srv = server(Exec.INLINE) {
+                executor(flaky)
+                onConnect { _ -> started.countDown() }
+                onDisconnect { _ -> disconnects.incrementAndGet() }
+                onPrepare { c -> c.addCloseCallback { closes.incrementAndGet() } }
+                onRequest(ConnTestKit::rawEcho)
+            }
+            srv.use {
+                peer(srv.port).use { _ -> started.await(10, java.util.concurrent.TimeUnit.SECONDS) }
+                awaitTrue("the connection left the count") { srv.loop.connections() == 0 }
+                awaitTrue("the close callback ran") { closes.get() >= 1 }
+                Thread.sleep(200) // a second run would come within this
+                disconnects.get() shouldBe 1 // before: 2
+                closes.get() shouldBe 1
+            }
+        } finally {
+            pool.shutdownNow()
+        }
+    }
 })
