@@ -38,8 +38,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * {@code capacity} messages are queued (backpressure).
  *
  * <p>Errors: {@code add} after {@link #close} or on a closed connection throws
- * {@link ConnectionClosedException} (the message is closed, not sent). A failed flush closes the
- * connection; messages still queued are released.
+ * {@link ConnectionClosedException} (the message is closed, not sent). A failed flush, or an
+ * executor that cannot run the drainer, closes the connection for good; messages still queued are
+ * released, and the {@code add} whose drainer could not be dispatched throws
+ * {@code ConnectionClosedException} caused by the executor's error.
  */
 public final class ShardQueue implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.netpoll");
@@ -55,6 +57,8 @@ public final class ShardQueue implements AutoCloseable {
     /** One drainer at a time, and no add left unseen: an add claims it, the drainer is its pass. */
     private final PassWord drains = new PassWord();
     private volatile boolean closed;
+    /** false → true once, when a drain failed or could not be dispatched (see {@link #failed}). */
+    private volatile boolean broken;
 
     /** A queue of at most {@code capacity} pending messages in front of {@code conn}. */
     public ShardQueue(Connection conn, int capacity) {
@@ -88,32 +92,46 @@ public final class ShardQueue implements AutoCloseable {
         }
         long seq = tail.getAndIncrement();
         slots.set((int) (seq % capacity), message);
-        trigger();
+        Throwable failure = trigger();
+        if (broken) {
+            discard(); // the queue failed meanwhile: this message may be past every drain
+        }
+        if (failure != null) {
+            throw new ConnectionClosedException(failure);
+        }
     }
 
-    private void trigger() {
+    /** Makes sure a drain sees the queue; the executor's error if it could not dispatch one (the queue is then broken). */
+    private Throwable trigger() {
         if (drains.claim()) {
             try {
                 executor.execute(this::drain);
             } catch (Throwable e) {
                 // rejected, or no thread for it: no drain will run, so none would ever run again
                 failed(e);
+                return e;
             }
         }
+        return null;
     }
 
     private void drain() {
         try {
             for (;;) {
+                if (broken) {
+                    discard(); // a drain queued before the failure: free what is there, leave the word claimed
+                    return;
+                }
                 drains.beginRound();
                 int taken = 0;
                 for (;;) {
                     int i = (int) (head % capacity);
-                    LinkBuffer m = slots.get(i);
+                    // taken, not read: a discard after a failure may run meanwhile, and each message
+                    // must be closed once
+                    LinkBuffer m = slots.getAndSet(i, null);
                     if (m == null) {
                         break; // empty, or its producer has not stored it yet: its trigger brings us back
                     }
-                    slots.set(i, null);
                     head++;
                     room.release();
                     taken++;
@@ -134,12 +152,16 @@ public final class ShardQueue implements AutoCloseable {
         }
     }
 
-    /** A drain failed or cannot be dispatched: the connection closes and the queued messages are freed. */
+    /**
+     * A drain failed or cannot be dispatched: the queue is broken for good, the connection closes and
+     * the queued messages are freed. The pass word stays claimed, so no drain is dispatched again; one
+     * already queued, and every add still in flight, discards too (each message is taken once).
+     */
     private void failed(Throwable e) {
+        broken = true;
         try {
             conn.close();
         } finally {
-            drains.abandon();
             discard();
         }
         LOG.log(System.Logger.Level.DEBUG, "ShardQueue flush failed; closed the connection", e);
@@ -167,6 +189,6 @@ public final class ShardQueue implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        trigger();
+        trigger(); // a failure closes the connection, which is what close() leads to anyway
     }
 }

@@ -323,6 +323,10 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
      * own, does not take part: it only sets {@link #needInput}.)
      */
     public final void beginReadWait(int n) throws IOException {
+        if (n > MAX_CAP) {
+            // reading pauses before that much is unread: the wait could never end
+            throw new io.netpoll.error.LimitExceededException("a read", MAX_CAP);
+        }
         if (!claimReadWait()) {
             if (!isActive()) {
                 throw closedError();
