@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -57,7 +56,6 @@ public final class EventLoop {
     private final ExecutorService ownedExecutor;
     private final Set<NetConnection> live = ConcurrentHashMap.newKeySet();
     private final List<Acceptor> acceptors = new ArrayList<>();
-    private final CountDownLatch stopped = new CountDownLatch(1);
     private PollerGroup group;
     private Poller acceptPoller;
     private volatile boolean shuttingDown;
@@ -111,11 +109,7 @@ public final class EventLoop {
     /** Once a second the pool drops chunks unused since the last trim, so idle memory goes back to the OS. */
     private void scheduleTrim() {
         acceptPoller.schedule(System.nanoTime() + TimeUnit.SECONDS.toNanos(1), () -> {
-            BufferPool pool = config.pool();
-            pool.trim();
-            for (Poller p : group.pollers()) {
-                p.execute(pool::trimThreadCache);
-            }
+            config.pool().trim(group.pollers());
             if (!shuttingDown) {
                 scheduleTrim();
             }
@@ -150,7 +144,9 @@ public final class EventLoop {
             throw e;
         }
         try {
-            stopped.await();
+            outcome.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            // the shutdown failed; its caller got the error, and the loop is stopped either way
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while serving");
@@ -231,13 +227,11 @@ public final class EventLoop {
         }
         try {
             ShutdownReport r = drainAndStop(grace);
-            outcome.complete(r);
+            outcome.complete(r); // serve() returns, later calls get it
             return r;
         } catch (Throwable e) {
             outcome.completeExceptionally(e);
             throw e;
-        } finally {
-            stopped.countDown();
         }
     }
 

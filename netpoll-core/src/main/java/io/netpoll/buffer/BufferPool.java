@@ -1,8 +1,10 @@
 package io.netpoll.buffer;
 
+import io.netpoll.poll.Poller;
 import io.netpoll.poll.PollerThread;
 
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -242,10 +244,21 @@ public final class BufferPool {
     }
 
     /**
+     * A server's once-a-second trim: {@link #trim()} here, and {@link #trimThreadCache()} on each of
+     * {@code pollers}' threads (queued to them), so idle pollers' caches come back too.
+     */
+    public void trim(List<Poller> pollers) {
+        trim();
+        for (Poller p : pollers) {
+            p.execute(this::trimThreadCache);
+        }
+    }
+
+    /**
      * On a poller thread: hands that thread's cache back to the shared stacks if no chunk went
      * through it since this thread's previous call (an idle poller's cache would keep up to about
      * 900 KiB for ever otherwise); a busy poller keeps its cache. Elsewhere it does nothing. Servers
-     * call it on each poller once a second, beside {@link #trim()}.
+     * call it on each poller once a second through {@link #trim(List)}.
      */
     public void trimThreadCache() {
         if (Thread.currentThread() instanceof PollerThread t && t.bufferCache instanceof Cache c && c.pool == this) {

@@ -2,6 +2,7 @@ package io.netpoll.conn;
 
 import io.netpoll.error.ConcurrentAccessException;
 import io.netpoll.error.ConnectionClosedException;
+import io.netpoll.error.LimitExceededException;
 import io.netpoll.poll.PollDesc;
 import io.netpoll.poll.Poller;
 import io.netpoll.sys.Errno;
@@ -325,7 +326,7 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
     public final void beginReadWait(int n) throws IOException {
         if (n > MAX_CAP) {
             // reading pauses before that much is unread: the wait could never end
-            throw new io.netpoll.error.LimitExceededException("a read", MAX_CAP);
+            throw new LimitExceededException("a read", MAX_CAP);
         }
         if (!claimReadWait()) {
             if (!isActive()) {

@@ -324,9 +324,7 @@ public class NetpollServer internal constructor(
 
     private fun scheduleTrim() {
         acceptPoller.schedule(System.nanoTime() + TimeUnit.SECONDS.toNanos(1)) {
-            val pool = config.pool()
-            pool.trim()
-            for (p in group.pollers()) p.execute(pool::trimThreadCache)
+            config.pool().trim(group.pollers())
             if (!stopping) scheduleTrim()
         }
     }
