@@ -45,7 +45,8 @@ public final class Timeout {
     private volatile int state;
 
     // Owned by the wheel's thread: the bucket list this node is in (null while queued from
-    // another thread or after unlinking) and its neighbours there.
+    // another thread or after unlinking) and its neighbours there; once unlinked as due, next
+    // chains the timeouts whose tasks the wheel is about to run.
     Bucket bucket;
     Timeout prev;
     Timeout next;
@@ -109,6 +110,9 @@ public final class Timeout {
         }
 
         void remove(Timeout t) {
+            if (t.bucket != this) {
+                throw new IllegalStateException("timeout unlinked from a bucket it is not in");
+            }
             Timeout p = t.prev;
             Timeout n = t.next;
             if (p == null) {

@@ -139,6 +139,9 @@ public final class TimerWheel {
         }
         if (earliestTick <= currentTick) {
             earliestTick = scanEarliest();
+            if (earliestTick == Long.MAX_VALUE) {
+                throw new IllegalStateException("timer wheel corrupted: " + linked + " timeouts linked, every bucket empty");
+            }
         }
         long due = origin + earliestTick * tickNanos;
         return Math.max(0, due - now);
@@ -154,7 +157,14 @@ public final class TimerWheel {
         return Long.MAX_VALUE;
     }
 
-    /** Runs every task whose deadline is at or before {@code now}. Owner thread only. Returns how many ran. */
+    /**
+     * Runs every task whose deadline is at or before {@code now}. Owner thread only. Returns how many ran.
+     *
+     * <p>Each bucket is walked first and its due timeouts unlinked onto a list; their tasks run after
+     * the walk, with the wheel already at that bucket's tick. So a task may cancel or schedule any
+     * timeout, of this bucket too: a timeout it cancels that was due with it does not run, and one it
+     * schedules for a past deadline runs at the next tick, not a revolution later.
+     */
     public int advance(long now) {
         drainIncoming();
         long target = (now - origin) / tickNanos;
@@ -169,30 +179,55 @@ public final class TimerWheel {
         // never walk more than one revolution: beyond that every bucket has been seen
         long from = Math.max(currentTick + 1, target - mask);
         for (long tick = from; tick <= target; tick++) {
-            fired += expireBucket(buckets[(int) (tick & mask)], tick, now);
+            Timeout due = unlinkDue(buckets[(int) (tick & mask)], tick, now);
+            currentTick = tick;
+            fired += run(due);
         }
         currentTick = target;
         return fired;
     }
 
-    private int expireBucket(Timeout.Bucket bucket, long tick, long now) {
-        int fired = 0;
+    /**
+     * Unlinks the bucket's cancelled timeouts and, onto a list through {@code next} that it returns
+     * (head first, in bucket order), its due ones. Runs nothing, so the walk sees a bucket no task
+     * has changed.
+     */
+    private Timeout unlinkDue(Timeout.Bucket bucket, long tick, long now) {
+        Timeout first = null;
+        Timeout last = null;
         Timeout t = bucket.head;
         while (t != null) {
             Timeout next = t.next;
-            if (!t.isPending()) {
+            boolean pending = t.isPending();
+            if (!pending || t.tick <= tick && t.deadlineNanos - now <= 0) { // nanoTime: compared by subtraction
                 bucket.remove(t);
                 linked--;
-            } else if (t.tick <= tick && t.deadlineNanos - now <= 0) { // nanoTime: compared by subtraction
-                bucket.remove(t);
-                linked--;
-                if (t.expire()) {
-                    fired++;
-                    try {
-                        t.task.run();
-                    } catch (Throwable e) {
-                        onError.accept(e);
+                if (pending) {
+                    if (last == null) {
+                        first = t;
+                    } else {
+                        last.next = t;
                     }
+                    last = t;
+                }
+            }
+            t = next;
+        }
+        return first;
+    }
+
+    /** Runs the tasks of a list from {@link #unlinkDue} whose timeout is still pending (a task before may have cancelled one). */
+    private int run(Timeout t) {
+        int fired = 0;
+        while (t != null) {
+            Timeout next = t.next;
+            t.next = null;
+            if (t.expire()) {
+                fired++;
+                try {
+                    t.task.run();
+                } catch (Throwable e) {
+                    onError.accept(e);
                 }
             }
             t = next;

@@ -134,4 +134,51 @@ class TimerWheelTest : FunSpec({
         errors.size shouldBe 1
         ran shouldBe true
     }
+
+    test("a task that cancels a timeout due with it, on the owner thread, leaves the bucket's others to fire") {
+        val w = wheel()
+        w.setOwner(Thread.currentThread()) // the poller's case: cancels from a task unlink at once
+        val ran = mutableListOf<String>()
+        lateinit var b: Timeout
+        w.schedule(2 * ms) { ran += "a"; b.cancel() shouldBe true }
+        b = w.schedule(2 * ms) { ran += "b" }
+        w.schedule(2 * ms) { ran += "c" }
+        w.schedule(2 * ms + 8 * ms) { ran += "d" } // same bucket, one revolution on
+        w.advance(2 * ms)
+        ran shouldBe listOf("a", "c")
+        w.pending() shouldBe 1
+        w.advance(10 * ms)
+        ran shouldBe listOf("a", "c", "d")
+        w.pending() shouldBe 0
+        w.nanosUntilNextTick(10 * ms) shouldBe -1
+        var later = false
+        w.schedule(11 * ms) { later = true }
+        w.advance(11 * ms)
+        later shouldBe true
+    }
+
+    test("a task that cancels a timeout due after it, on the owner thread, keeps the count right") {
+        val w = wheel()
+        w.setOwner(Thread.currentThread())
+        val ran = mutableListOf<String>()
+        lateinit var b: Timeout
+        w.schedule(2 * ms) { ran += "a"; b.cancel() shouldBe true }
+        b = w.schedule(3 * ms) { ran += "b" }
+        w.schedule(3 * ms) { ran += "c" }
+        w.advance(3 * ms)
+        ran shouldBe listOf("a", "c")
+        w.pending() shouldBe 0
+    }
+
+    test("a past deadline scheduled by a task on the owner thread fires at the next tick, not a revolution later") {
+        val w = wheel(size = 8)
+        w.setOwner(Thread.currentThread())
+        var now = 0L
+        var firedAt = -1L
+        w.schedule(2 * ms) { w.schedule(1 * ms) { firedAt = now } } // bucket 1: walked already
+        w.schedule(6 * ms) { } // keeps the wheel busy past the first task's tick
+        now = 5 * ms
+        w.advance(now) // walks ticks 1..5; the new timeout goes to tick 3, still ahead in this walk
+        firedAt shouldBe 5 * ms
+    }
 })
