@@ -46,12 +46,14 @@ public abstract class SendWord {
      *                     second concurrent flush and throws ConcurrentAccessException
      *   CALLER → IDLE     that thread, when the queue is empty, when a write fails (or throws
      *                     anything else), or when the connection closed before it could hand off
+     *                     (also when the close came after its hold and before its park: it looks
+     *                     at closing after prepare, as Go's netpollblock does after pdWait)
      *   CALLER → POLLER   that thread, when the socket is full: then it parks the send task in wg
      *                     with Go's prepare/commit
      *   POLLER → CALLER   that thread again, when the commit failed (readiness came meanwhile): it
      *                     keeps writing
      *   POLLER → IDLE     the send task, when the queue is empty, a write failed or the connection
-     *                     is closing
+     *                     is closing (seen at its wake-up, or after its prepare to park again)
      *   IDLE → POLLER     the send task right after, by CAS, when a flush published bytes meanwhile
      * A flush that finds POLLER leaves its bytes to the send task. Any other value is impossible and
      * throws.
@@ -296,6 +298,12 @@ public abstract class SendWord {
             unhold();
             return false;
         }
+        if (closing()) { // closed since hold(): its wake-up found no waiter (Go's check after pdWait)
+            wg.finish();
+            STATE.setVolatile(this, IDLE);
+            unhold();
+            return true;
+        }
         STATE.setVolatile(this, POLLER);
         if (wg.commit(task)) {
             return true; // the task keeps the hold until it is done
@@ -346,9 +354,14 @@ public abstract class SendWord {
                         }
                         return;
                     }
-                    progressed(false);
+                    progressed(false); // may resume a flush in place, whose coroutine may close
                     if (wg.prepare()) {
                         continue;
+                    }
+                    if (closing()) { // its wake-up found no waiter: parking now would be for ever
+                        wg.finish();
+                        STATE.setVolatile(SendWord.this, IDLE);
+                        return;
                     }
                     if (wg.commit(this)) {
                         parked = true;

@@ -151,4 +151,45 @@ class CoFlushTest : FunSpec({
             }
         }
     }
+
+    test("a handler that closes as soon as a flush over the write-queue limit returns gets its connection destroyed") {
+        // The send task's progress resumes the flush in place on the poller, inside the task: the
+        // handler's close then comes before the task parks again, and found no waiter to wake.
+        coTest {
+            val rounds = 8
+            val destroyed = java.util.concurrent.CountDownLatch(rounds)
+            val server = netpollServer {
+                listen("tcp", "127.0.0.1:0")
+                pollers = 1
+                writeQueueLimit = 1L shl 20 // crossed by a partial write, with much still queued
+                handle { conn ->
+                    conn.connection.addCloseCallback { destroyed.countDown() }
+                    conn.output.writeBinary(pattern(0, 4 shl 20))
+                    conn.flush() // returns once at most 1 MiB is queued
+                    conn.close()
+                }
+            }
+            try {
+                val port = (server.address as InetSocketAddress).port
+                withContext(Dispatchers.IO) {
+                    repeat(rounds) {
+                        Socket().use { s ->
+                            s.receiveBufferSize = 4096
+                            s.connect(InetSocketAddress("127.0.0.1", port))
+                            val buf = ByteArray(512)
+                            try {
+                                while (s.getInputStream().read(buf) >= 0) Unit // slowly: many partial writes
+                            } catch (_: java.io.IOException) {
+                                // the close discarded what was queued: a reset is fine here
+                            }
+                        }
+                    }
+                    destroyed.await(20, java.util.concurrent.TimeUnit.SECONDS).shouldBeTrue()
+                }
+                server.connections shouldBe 0
+            } finally {
+                server.shutdown(grace = 1.seconds)
+            }
+        }
+    }
 })
