@@ -26,11 +26,13 @@ public final class Sys {
 
     /** {@code sizeof(struct epoll_event)}: 12 on x86-64, where the struct is packed; 16 elsewhere. */
     public static int epollEventSize() {
+        libc(); // platform check
         return Holder.EPOLL_EVENT_SIZE;
     }
 
     /** Offset of {@code epoll_event.data} (a 64-bit value): 4 on x86-64, 8 elsewhere. */
     public static int epollDataOffset() {
+        libc(); // platform check
         return Holder.EPOLL_DATA_OFFSET;
     }
 
@@ -48,9 +50,19 @@ public final class Sys {
         };
     }
 
-    /** The C library binding every layer uses. */
+    /**
+     * The C library binding every layer uses. Throws, on every call, what choosing it threw the
+     * first time: {@link UnsupportedPlatformException}, or {@link IllegalArgumentException} /
+     * {@link UnsupportedOperationException} for a {@code netpoll.libc} that names no binding or one
+     * this JVM cannot load (never the JVM's {@code ExceptionInInitializerError} or
+     * {@code NoClassDefFoundError} for this class).
+     */
     public static LibC libc() {
-        return Holder.LIBC;
+        LibC c = Holder.LIBC;
+        if (c == null) {
+            throw Holder.FAILURE;
+        }
+        return c;
     }
 
     private static final class Holder {
@@ -101,26 +113,45 @@ public final class Sys {
 
         static final int EPOLL_EVENT_SIZE;
         static final int EPOLL_DATA_OFFSET;
+        /** The binding, or null when choosing it failed: then {@link #FAILURE} says why. */
         static final LibC LIBC;
+        static final RuntimeException FAILURE;
 
         static {
             String os = System.getProperty("os.name", "?");
             String arch = System.getProperty("os.arch", "?");
+            int size = 0;
+            int offset = 0;
+            LibC libc = null;
+            RuntimeException failure = null;
             if (!os.toLowerCase(Locale.ROOT).startsWith("linux")) {
-                throw new UnsupportedPlatformException(os, arch);
-            }
-            switch (arch) {
-                case "amd64", "x86_64" -> {
-                    EPOLL_EVENT_SIZE = 12;
-                    EPOLL_DATA_OFFSET = 4;
+                failure = new UnsupportedPlatformException(os, arch);
+            } else {
+                switch (arch) {
+                    case "amd64", "x86_64" -> {
+                        size = 12;
+                        offset = 4;
+                    }
+                    case "aarch64", "arm64" -> {
+                        size = 16;
+                        offset = 8;
+                    }
+                    default -> failure = new UnsupportedPlatformException(os, arch);
                 }
-                case "aarch64", "arm64" -> {
-                    EPOLL_EVENT_SIZE = 16;
-                    EPOLL_DATA_OFFSET = 8;
-                }
-                default -> throw new UnsupportedPlatformException(os, arch);
             }
-            LIBC = choose(System.getProperty("netpoll.libc", "auto"));
+            if (failure == null) {
+                // a RuntimeException thrown out of a static initializer would reach callers as
+                // ExceptionInInitializerError, then NoClassDefFoundError: keep it to rethrow on each call
+                try {
+                    libc = choose(System.getProperty("netpoll.libc", "auto"));
+                } catch (RuntimeException e) {
+                    failure = e;
+                }
+            }
+            EPOLL_EVENT_SIZE = size;
+            EPOLL_DATA_OFFSET = offset;
+            LIBC = libc;
+            FAILURE = failure;
         }
     }
 }

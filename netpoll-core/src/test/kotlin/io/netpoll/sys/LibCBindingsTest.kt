@@ -42,6 +42,19 @@ class LibCBindingsTest : FunSpec({
         }
     }
 
+    test("a netpoll.libc that names no binding fails every call with IllegalArgumentException saying what to use") {
+        val child = ProcessBuilder(ConnTestKit.javaBin(), "--enable-native-access=ALL-UNNAMED", "-Dnetpoll.libc=bogus",
+            "-cp", ConnTestKit.childClasspath(), "io.netpoll.sys.BadBindingMain")
+            .redirectErrorStream(true).start()
+        val out = child.inputStream.bufferedReader().readLines()
+        child.waitFor(30, TimeUnit.SECONDS) shouldBe true
+        withClue(out.joinToString("\n")) {
+            for (n in 1..2) {
+                out shouldContain "call $n IllegalArgumentException: netpoll.libc=bogus: use auto, jna, jdk or ffm"
+            }
+        }
+    }
+
     for (name in bindings) {
         test("$name: failures come back as -errno, never as exceptions") {
             val c = Sys.create(name)
