@@ -160,6 +160,7 @@ public abstract sealed class ConnLifetime extends UsersWord implements Connectio
                 LOG.log(System.Logger.Level.DEBUG, () -> "closing fd " + fd + ": " + cause);
             }
             pd.close(); // unregisters and wakes every waiter in rg / wg (they see the CLOSED bit)
+            disarmIdle();
             sender.closed();
             if (config.onDisconnect() != null) {
                 synchronized (closeCallbacks) {
@@ -187,6 +188,9 @@ public abstract sealed class ConnLifetime extends UsersWord implements Connectio
             leave(); // the last one out (maybe this) destroys
         }
     }
+
+    /** Once closed (any thread): drops the idle timer, so the wheel does not keep the connection. */
+    abstract void disarmIdle();
 
     /** Exactly once: nobody is inside and nobody can enter. */
     @Override

@@ -5,6 +5,7 @@ import io.netpoll.poll.PollDesc;
 import io.netpoll.poll.Poller;
 import io.netpoll.poll.Waiter;
 import io.netpoll.timer.Deadlines;
+import io.netpoll.timer.Timeout;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -41,8 +42,12 @@ public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadS
     private boolean readWaiting;
     private long readWaitBound;
 
-    // poller thread only
-    private boolean idleArmed;
+    /**
+     * The idle timer in force, or null: written on the poller thread only (armed, re-armed, fired);
+     * read by a close on any thread, which cancels it ({@link #disarmIdle}), so a closed connection is
+     * not kept reachable from the wheel until the timer's due time.
+     */
+    private volatile Timeout idleTimer;
 
     ConnTimeouts(int fd, Poller poller, ConnConfig config, PollDesc registered) {
         super(fd, poller, config, registered);
@@ -54,16 +59,33 @@ public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadS
 
     // ------------------------------------------------------------------------------ idle timeout
 
+    /**
+     * Poller thread: arms the idle timer for the last stamp plus the timeout, unless one is armed
+     * already for no later (a shorter timeout set meanwhile replaces it); without a timeout, drops
+     * the armed one.
+     */
     final void armIdle() {
-        if (idleArmed || idleTimeoutNanos <= 0 || !isActive()) {
+        Timeout armed = idleTimer;
+        long idle = idleTimeoutNanos;
+        if (idle <= 0 || !isActive()) {
+            if (armed != null) {
+                armed.cancel();
+                idleTimer = null;
+            }
             return;
         }
-        idleArmed = true;
-        poller.schedule(lastActivity + idleTimeoutNanos, this::idleCheck);
+        long due = lastActivity + idle;
+        if (armed != null) {
+            if (armed.deadlineNanos() - due <= 0) {
+                return;
+            }
+            armed.cancel();
+        }
+        schedule(due);
     }
 
     private void idleCheck() {
-        idleArmed = false;
+        idleTimer = null;
         long idle = idleTimeoutNanos;
         if (idle <= 0 || !isActive()) {
             return;
@@ -72,8 +94,25 @@ public abstract sealed class ConnTimeouts extends ConnLifetime permits ConnReadS
         if (System.nanoTime() - due >= 0) {
             closeWith(new IdleTimeoutException());
         } else {
-            idleArmed = true;
-            poller.schedule(due, this::idleCheck);
+            schedule(due);
+        }
+    }
+
+    /** Poller thread: the idle timer for {@code due}; dropped again if a close came meanwhile (it may not have seen it). */
+    private void schedule(long due) {
+        Timeout t = poller.schedule(due, this::idleCheck);
+        idleTimer = t;
+        if (!isActive()) {
+            t.cancel();
+        }
+    }
+
+    /** Any thread, once closed: cancels the idle timer (see {@link #idleTimer}). */
+    @Override
+    final void disarmIdle() {
+        Timeout t = idleTimer;
+        if (t != null) {
+            t.cancel();
         }
     }
 

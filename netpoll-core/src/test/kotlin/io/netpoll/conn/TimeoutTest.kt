@@ -15,6 +15,7 @@ import io.netpoll.conn.ConnTestKit.server
 import io.netpoll.conn.ConnTestKit.withDialedPair
 import io.netpoll.conn.ConnTestKit.withDialer
 import io.netpoll.error.IdleTimeoutException
+import io.netpoll.poll.pendingTimersFromTest
 import io.netpoll.error.ReadTimeoutException
 import io.netpoll.error.WriteTimeoutException
 import java.net.InetSocketAddress
@@ -359,6 +360,42 @@ class TimeoutTest : FunSpec({
             p.getInputStream().read() shouldBe -1
             awaitTrue("the close callback") { cause.get() != null }
             cause.get().shouldBeInstanceOf<IdleTimeoutException>()
+            p.close()
+        }
+    }
+
+    test("a shorter idle timeout set on a connection replaces the longer one in force") {
+        val conn = AtomicReference<Connection>()
+        server(ConnTestKit.Exec.INLINE) {
+            idleTimeout(Duration.ofHours(1))
+            onPrepare { c -> conn.set(c) }
+            onRequest(ConnTestKit::rawEcho)
+        }.use { srv ->
+            val p = peer(srv.port)
+            p.getOutputStream().write(1)
+            p.getInputStream().read() shouldBe 1 // the connection runs, its hour-long idle timer armed
+            conn.get().setIdleTimeout(Duration.ofMillis(200))
+            p.getInputStream().read() shouldBe -1 // closed for being idle, long before the hour
+            p.close()
+        }
+    }
+
+    test("a closed connection's idle timer leaves the poller's timer wheel at once") {
+        val conn = AtomicReference<NetConnection>()
+        server(ConnTestKit.Exec.INLINE) {
+            idleTimeout(Duration.ofHours(1))
+            onPrepare { c -> conn.set(c as NetConnection) }
+            onRequest(ConnTestKit::rawEcho)
+        }.use { srv ->
+            val p = peer(srv.port)
+            p.getOutputStream().write(1)
+            p.getInputStream().read() shouldBe 1
+            val poller = conn.get().poller()
+            val armed = poller.pendingTimersFromTest()
+            (armed >= 1) shouldBe true
+            conn.get().close() // from this thread: the wheel drops the cancelled timer at its next tick
+            p.getInputStream().read() shouldBe -1
+            awaitTrue("the idle timer left the wheel") { poller.pendingTimersFromTest() == armed - 1 }
             p.close()
         }
     }
