@@ -263,8 +263,10 @@ public final class Sender extends SendWord {
                 if (ready) {
                     continue;
                 }
-                if (!mustWait() || !conn.isActive() || conn.writeDeadlineNanos() != absolute) {
-                    room.finish(); // changed before we could park: its wake-up latched nothing
+                if (!mustWait() || !conn.isActive() || conn.writeDeadlineNanos() != absolute
+                        || deadline != 0 && System.nanoTime() - deadline >= 0) {
+                    // changed before we could park, or the timer fired before WAIT: its wake-up latched nothing
+                    room.finish();
                     continue;
                 }
                 ThreadWaiter w = new ThreadWaiter();

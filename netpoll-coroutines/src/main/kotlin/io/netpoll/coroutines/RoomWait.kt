@@ -65,10 +65,13 @@ internal class RoomWait(private val c: NetConnection, dispatcher: PollerDispatch
                     armedFor = deadline
                 }
                 try {
-                    // re-checked after WAIT is published: a deadline moved before that is seen here,
-                    // one moved after it wakes this waiter
+                    // re-checked after WAIT is published: a deadline moved, or a timer that fired (its
+                    // wake-up found nobody and latched nothing), before that is seen here; one moved
+                    // or fired after it wakes this waiter
                     parker.park {
-                        if (done() || !c.isActive || c.writeDeadlineNanos() != absolute) PollDesc.ERR_CLOSING else PollDesc.OK
+                        if (done() || !c.isActive || c.writeDeadlineNanos() != absolute ||
+                            deadline != 0L && System.nanoTime() - deadline >= 0
+                        ) PollDesc.ERR_CLOSING else PollDesc.OK
                     }
                 } catch (e: CancellationException) {
                     throw e // an IllegalStateException too, but not a double wait
