@@ -51,6 +51,9 @@ internal class Parker(
             return if (dispatcher.poller.inEventLoop()) slot else null
         }
         if (!dispatcher.poller.inEventLoop()) return null
+        // another coroutine waits here: the general path reports the double wait, and its slot (with
+        // the hook that cancels it) stays
+        if (word.hasWaiter()) return null
         return attach(context)
     }
 
@@ -264,11 +267,9 @@ internal abstract class ParkSlot(
         if (word.cancel(this)) {
             val c = cont ?: throw IllegalStateException("cancelled with no parked continuation")
             cont = null
-            val byteWait = need != PLAIN
-            runOnPoller {
-                if (byteWait) bytes?.done()
-                c.resumeWithException(e)
-            }
+            // the wait ends here, before the resume: done() run later could undo a next wait's waiting(n)
+            if (need != PLAIN) bytes?.done()
+            runOnPoller { c.resumeWithException(e) }
         }
     }
 

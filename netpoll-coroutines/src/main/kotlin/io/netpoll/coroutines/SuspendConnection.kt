@@ -284,7 +284,8 @@ public class SuspendConnection(
 
     /**
      * Copies up to [length] bytes into [dst] at [offset] once at least one is buffered and returns
-     * how many; -1 when the peer finished and nothing is left. Releases the input views.
+     * how many; -1 when the peer finished and nothing is left. Releases the input views. An [offset]
+     * and [length] outside [dst] throw `IndexOutOfBoundsException` before anything is consumed.
      *
      * ```kotlin
      * val buf = ByteArray(4096)
@@ -298,6 +299,7 @@ public class SuspendConnection(
      * reset are read first; after a reset, the read at their end gets the closed error).
      */
     public suspend fun readAvailable(dst: ByteArray, offset: Int = 0, length: Int = dst.size - offset): Int {
+        java.util.Objects.checkFromIndexSize(offset, length, dst.size) // before anything is consumed
         if (length == 0) return 0
         if (buffered(1)) return takeAvailable(dst, offset, length)
         return readAvailableSlow(dst, offset, length)
@@ -309,12 +311,19 @@ public class SuspendConnection(
     }
 
     private fun takeAvailable(dst: ByteArray, offset: Int, length: Int): Int {
-        val r = connection.bufferedReader()
-        val k = minOf(length, r.len())
-        r.next(k).get(0, dst, offset, k)
-        r.release()
-        connection.consumedInput()
-        return k
+        // entered around the copy: a close on another thread cannot free (and the pool hand out) the
+        // view's memory under it
+        val token = connection.enterCallOrThrow()
+        try {
+            val r = connection.bufferedReader()
+            val k = minOf(length, r.len())
+            r.next(k).get(0, dst, offset, k)
+            r.release()
+            connection.consumedInput()
+            return k
+        } finally {
+            connection.leaveCall(token)
+        }
     }
 
     /**

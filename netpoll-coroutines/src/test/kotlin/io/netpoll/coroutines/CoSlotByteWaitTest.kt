@@ -4,6 +4,7 @@ import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.booleans.shouldBeFalse
 import io.kotest.matchers.booleans.shouldBeTrue
+import io.kotest.matchers.nulls.shouldNotBeNull
 import io.kotest.matchers.longs.shouldBeLessThan
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldStartWith
@@ -16,10 +17,14 @@ import io.netpoll.coroutines.CoTestKit.withConn
 import io.netpoll.error.ConcurrentAccessException
 import io.netpoll.error.ConnectionClosedException
 import io.netpoll.error.ReadTimeoutException
+import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.async
+import kotlinx.coroutines.cancelAndJoin
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
+import kotlinx.coroutines.withTimeoutOrNull
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 import kotlin.time.TimeSource
@@ -110,13 +115,24 @@ class CoSlotByteWaitTest : FunSpec({
     test("a second reader while one waits in the slot gets ConcurrentAccessException; the first still gets its bytes") {
         coTest {
             withConn { c ->
-                val first = async(c.conn.dispatcher) { c.conn.readInt() }
-                awaitTrue("the first read parked") { c.rgState().startsWith("ParkSlot") }
-                val second = async(c.conn.dispatcher) { runCatching { c.conn.readLong() }.exceptionOrNull() }
-                (second.await() is ConcurrentAccessException).shouldBeTrue()
+                val first = parkedReadRefusingASecond(c)
                 c.rgState() shouldStartWith "ParkSlot"
                 c.send(byteArrayOf(0, 0, 0, 42))
                 first.await() shouldBe 42
+            }
+        }
+    }
+
+    test("a second reader refused while one waits in the slot leaves the first one cancellable") {
+        coTest {
+            withConn { c ->
+                val first = parkedReadRefusingASecond(c)
+                // the refused reader must not have dropped the first one's hook on its job
+                withTimeoutOrNull(5.seconds) { first.cancelAndJoin() }.shouldNotBeNull()
+                first.isCancelled.shouldBeTrue()
+                c.rgState() shouldBe "NIL"
+                c.send(byteArrayOf(0, 0, 0, 7)) // and the connection reads on
+                withContext(c.conn.dispatcher) { c.conn.readInt() } shouldBe 7
             }
         }
     }
@@ -197,3 +213,12 @@ class CoSlotByteWaitTest : FunSpec({
         }
     }
 })
+
+/** A readInt parked in [c]'s read slot, and a second read refused meanwhile with [ConcurrentAccessException]. */
+private suspend fun CoroutineScope.parkedReadRefusingASecond(c: CoTestKit.TestConn): Deferred<Int> {
+    val first = async(c.conn.dispatcher) { c.conn.readInt() }
+    awaitTrue("the first read parked") { c.rgState().startsWith("ParkSlot") }
+    val second = async(c.conn.dispatcher) { runCatching { c.conn.readLong() }.exceptionOrNull() }
+    (second.await() is ConcurrentAccessException).shouldBeTrue()
+    return first
+}
