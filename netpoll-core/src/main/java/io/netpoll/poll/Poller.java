@@ -72,6 +72,14 @@ public final class Poller implements Executor, AutoCloseable {
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final TimerWheel timers;
     private final AtomicInteger wakeState = new AtomicInteger(AWAKE);
+    /**
+     * Held around every eventfd write and around its close, with {@link #eventfdClosed}: a producer
+     * that won SLEEPING → SIGNALLED just before the poller shut down (or {@code close()}, which forces
+     * SLEEPING) must not write 8 bytes into whatever file reuses the fd number. Taken once per
+     * wake-up write, not per task.
+     */
+    private final Object eventfdLock = new Object();
+    private boolean eventfdClosed;
     private final AtomicInteger runState = new AtomicInteger(RUNNING);
     /**
      * Held by {@link #add} (the state check, the table write and EPOLL_CTL_ADD) and by the close's
@@ -281,7 +289,11 @@ public final class Poller implements Executor, AutoCloseable {
 
     private void wakeup() {
         if (wakeState.get() == SLEEPING && wakeState.compareAndSet(SLEEPING, SIGNALLED)) {
-            libc.write(eventfd, one.address(), 8);
+            synchronized (eventfdLock) {
+                if (!eventfdClosed) {
+                    libc.write(eventfd, one.address(), 8);
+                }
+            }
         }
     }
 
@@ -413,6 +425,9 @@ public final class Poller implements Executor, AutoCloseable {
 
     /** Timer-wheel entries not yet expired (poller thread; for tests and metrics). */
     public int pendingTimers() {
+        if (!inEventLoop()) {
+            throw new IllegalStateException("pendingTimers() off the poller thread: run it through execute()");
+        }
         return timers.pending();
     }
 
@@ -467,7 +482,10 @@ public final class Poller implements Executor, AutoCloseable {
             }
         }
         runTasks();
-        libc.close(eventfd);
+        synchronized (eventfdLock) {
+            eventfdClosed = true;
+            libc.close(eventfd);
+        }
         libc.close(epfd);
         runState.set(CLOSED);
         terminated.countDown();

@@ -35,7 +35,7 @@ public final class PollerThread extends Thread {
             for (Runnable hook : exitHooks) {
                 try {
                     hook.run();
-                } catch (RuntimeException e) {
+                } catch (Throwable e) { // one hook's Error must not skip the others (each hands back memory)
                     System.getLogger("io.netpoll.poll").log(System.Logger.Level.ERROR, "exit hook failed", e);
                 }
             }

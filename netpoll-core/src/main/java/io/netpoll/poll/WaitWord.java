@@ -86,11 +86,16 @@ public final class WaitWord {
      * whether I/O readiness was latched meanwhile.
      */
     public boolean finish() {
-        Object old = STATE.getAndSet(this, null);
-        if (old instanceof Waiter) {
-            throw new IllegalStateException("corrupted wait word: waiter " + old + " still parked");
+        for (;;) {
+            Object old = state;
+            if (old instanceof Waiter) {
+                // another waiter parked meanwhile (a misuse): leave it there, so it can still be woken
+                throw new IllegalStateException("corrupted wait word: waiter " + old + " still parked");
+            }
+            if (STATE.compareAndSet(this, old, null)) {
+                return old == READY;
+            }
         }
-        return old == READY;
     }
 
     /**
