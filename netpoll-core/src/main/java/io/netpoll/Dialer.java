@@ -13,6 +13,7 @@ import io.netpoll.poll.PollerGroup;
 import io.netpoll.timer.Deadlines;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.net.SocketAddress;
 import java.time.Duration;
@@ -86,7 +87,9 @@ public final class Dialer {
 
     /**
      * Connects, blocking the calling thread; {@code timeout} null, zero or ~146 years and more
-     * ({@link Deadlines#FOREVER}): no limit; negative: {@link DialTimeoutException} at once.
+     * ({@link Deadlines#FOREVER}): no limit; negative: {@link DialTimeoutException} at once. A thread
+     * interrupted while it waits gets {@link InterruptedIOException} (its interrupt status kept), its
+     * socket closed, and no further address is tried.
      */
     public Connection connect(String network, String address, Duration timeout) throws IOException {
         if (timeout != null && timeout.isNegative()) {
@@ -107,12 +110,15 @@ public final class Dialer {
                     attempt.check();
                 }
                 return attempt.finish();
-            } catch (DialTimeoutException | ConnectionClosedException e) {
+            } catch (DialTimeoutException | ConnectionClosedException | InterruptedIOException e) {
                 attempt.abandon();
-                throw e; // no other address can do better
+                throw e; // no other address can do better (an interrupted caller wants to stop)
             } catch (IOException e) {
                 attempt.abandon();
                 last = e;
+            } catch (RuntimeException | Error e) {
+                attempt.abandon(); // a bug or out of memory: the socket must not leak either way
+                throw e;
             }
         }
         throw last;

@@ -47,6 +47,7 @@ public final class Listener implements AutoCloseable {
         SocketAddress target = Addresses.resolve(network, address, true).get(0);
         int family = SockAddr.family(target);
         int fd = Sockets.socket(family);
+        boolean madeFile = false;
         try {
             if (family != Linux.AF_UNIX) {
                 Sockets.setInt(fd, Linux.SOL_SOCKET, Linux.SO_REUSEADDR, 1);
@@ -55,6 +56,7 @@ public final class Listener implements AutoCloseable {
                 }
             }
             Sockets.bind(fd, target);
+            madeFile = true;
             Sockets.listen(fd, BACKLOG);
             SocketAddress bound = Sockets.localAddress(fd);
             Path path = null;
@@ -65,7 +67,18 @@ public final class Listener implements AutoCloseable {
             return new Listener(network, fd, bound, path);
         } catch (IOException | RuntimeException e) {
             Sockets.close(fd);
+            if (madeFile && target instanceof UnixDomainSocketAddress u && !u.getPath().toString().startsWith("@")) {
+                deleteSocketFile(u.getPath()); // the bind made it: a next create on the path would find it in use
+            }
             throw e;
+        }
+    }
+
+    private static void deleteSocketFile(Path path) {
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException ignored) {
+            // best effort: the socket is closed either way
         }
     }
 
@@ -114,11 +127,7 @@ public final class Listener implements AutoCloseable {
         closed = true;
         Sockets.close(fd);
         if (unixPath != null) {
-            try {
-                Files.deleteIfExists(unixPath);
-            } catch (IOException ignored) {
-                // best effort: the socket is closed either way
-            }
+            deleteSocketFile(unixPath);
         }
     }
 

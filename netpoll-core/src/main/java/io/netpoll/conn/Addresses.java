@@ -94,17 +94,25 @@ public final class Addresses {
             throw new UnsupportedException("address without a port: " + address);
         }
         String host = address.substring(0, colon);
+        String digits = address.substring(colon + 1);
+        if (digits.isEmpty() || !digits.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+            // no sign, no blank: "+80" is no port; "[::1]" (no port) ends up here too
+            throw new UnsupportedException("port in " + address);
+        }
         int port;
         try {
-            port = Integer.parseInt(address.substring(colon + 1));
+            port = Integer.parseInt(digits);
         } catch (NumberFormatException e) {
             throw new UnsupportedException("port in " + address);
         }
-        if (port < 0 || port > 65535) {
+        if (port > 65535) {
             throw new UnsupportedException("port " + port);
         }
         if (host.startsWith("[") && host.endsWith("]")) {
             host = host.substring(1, host.length() - 1);
+        } else if (host.indexOf(':') >= 0) {
+            // as Go's SplitHostPort: "1::2:80" could be host 1::2 port 80 or host 1::2:80, no port
+            throw new UnsupportedException("IPv6 address without brackets in " + address + ": write [host]:port");
         }
         List<InetAddress> ips = new ArrayList<>();
         if (host.isEmpty()) {

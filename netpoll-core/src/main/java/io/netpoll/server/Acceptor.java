@@ -106,20 +106,37 @@ public final class Acceptor implements PollDesc.Handler {
                         episodeLogged = false;
                     }
                     return;
-                case Errno.EINTR, Errno.ECONNABORTED, Errno.EPERM, 71 /* EPROTO */:
+                case Errno.EINTR, Errno.ECONNABORTED, Errno.EPERM:
+                    continue;
+                // a pending network error of the connection being accepted, which Linux passes on
+                // through accept: accept(2) says to retry as after EAGAIN (the next one may be fine)
+                case Errno.EPROTO, Errno.ENETDOWN, Errno.ENOPROTOOPT, Errno.EHOSTDOWN, Errno.ENONET,
+                        Errno.EHOSTUNREACH, Errno.EOPNOTSUPP, Errno.ENETUNREACH:
                     continue;
                 case Errno.EMFILE, Errno.ENFILE, Errno.ENOBUFS, Errno.ENOMEM:
                     backOff(errno);
                     return;
                 default:
-                    if (!listener.isClosed()) {
-                        LOG.log(System.Logger.Level.ERROR, listener + ": accept failed: "
-                                + Errno.exception("accept4", errno).getMessage());
+                    if (listener.isClosed()) {
+                        return;
                     }
+                    // anything else (a security module's EACCES, say): retry with back-off, never
+                    // stop: the socket is edge-triggered, so connections already queued would wait
+                    // for a new one to arrive
+                    LOG.log(System.Logger.Level.ERROR, listener + ": accept failed: "
+                            + Errno.exception("accept4", errno).getMessage());
+                    backOff(errno);
                     return;
             }
         }
-        poller.execute(this::acceptBatch); // more may be waiting: continue after other work
+        poller.execute(this::acceptMore); // more may be waiting: continue after other work
+    }
+
+    /** The rest of a full batch, unless a back-off began meanwhile (its timer continues then). */
+    private void acceptMore() {
+        if (!retryScheduled) {
+            acceptBatch();
+        }
     }
 
     private void deliver(int fd) {

@@ -27,6 +27,12 @@ public final class Errno {
     public static final int EMFILE = 24;
     public static final int EPIPE = 32;
     public static final int ENAMETOOLONG = 36;
+    public static final int ENOTDIR = 20;
+    public static final int ENOSPC = 28;
+    public static final int EROFS = 30;
+    public static final int ELOOP = 40;
+    public static final int ENONET = 64;
+    public static final int EPROTO = 71;
     public static final int ENOTSOCK = 88;
     public static final int ENOPROTOOPT = 92;
     public static final int EPROTONOSUPPORT = 93;
@@ -36,6 +42,7 @@ public final class Errno {
     public static final int EADDRNOTAVAIL = 99;
     public static final int ENETDOWN = 100;
     public static final int ENETUNREACH = 101;
+    public static final int ENETRESET = 102;
     public static final int ECONNABORTED = 103;
     public static final int ECONNRESET = 104;
     public static final int ENOBUFS = 105;
@@ -43,6 +50,7 @@ public final class Errno {
     public static final int ENOTCONN = 107;
     public static final int ETIMEDOUT = 110;
     public static final int ECONNREFUSED = 111;
+    public static final int EHOSTDOWN = 112;
     public static final int EHOSTUNREACH = 113;
     public static final int EALREADY = 114;
     public static final int EINPROGRESS = 115;
@@ -65,7 +73,13 @@ public final class Errno {
         def(ENFILE, "ENFILE", "too many open files in system");
         def(EMFILE, "EMFILE", "too many open files");
         def(EPIPE, "EPIPE", "broken pipe");
+        def(ENOTDIR, "ENOTDIR", "not a directory");
+        def(ENOSPC, "ENOSPC", "no space left on device");
+        def(EROFS, "EROFS", "read-only file system");
         def(ENAMETOOLONG, "ENAMETOOLONG", "file name too long");
+        def(ELOOP, "ELOOP", "too many levels of symbolic links");
+        def(ENONET, "ENONET", "machine is not on the network");
+        def(EPROTO, "EPROTO", "protocol error");
         def(ENOTSOCK, "ENOTSOCK", "socket operation on non-socket");
         def(ENOPROTOOPT, "ENOPROTOOPT", "protocol not available");
         def(EPROTONOSUPPORT, "EPROTONOSUPPORT", "protocol not supported");
@@ -75,6 +89,7 @@ public final class Errno {
         def(EADDRNOTAVAIL, "EADDRNOTAVAIL", "cannot assign requested address");
         def(ENETDOWN, "ENETDOWN", "network is down");
         def(ENETUNREACH, "ENETUNREACH", "network is unreachable");
+        def(ENETRESET, "ENETRESET", "network dropped connection on reset");
         def(ECONNABORTED, "ECONNABORTED", "software caused connection abort");
         def(ECONNRESET, "ECONNRESET", "connection reset by peer");
         def(ENOBUFS, "ENOBUFS", "no buffer space available");
@@ -82,6 +97,7 @@ public final class Errno {
         def(ENOTCONN, "ENOTCONN", "transport endpoint is not connected");
         def(ETIMEDOUT, "ETIMEDOUT", "connection timed out");
         def(ECONNREFUSED, "ECONNREFUSED", "connection refused");
+        def(EHOSTDOWN, "EHOSTDOWN", "host is down");
         def(EHOSTUNREACH, "EHOSTUNREACH", "no route to host");
         def(EALREADY, "EALREADY", "operation already in progress");
         def(EINPROGRESS, "EINPROGRESS", "operation now in progress");
@@ -112,7 +128,7 @@ public final class Errno {
         return switch (errno) {
             case ECONNREFUSED -> new ConnectionRefusedException(call, errno, name, text);
             case ECONNRESET, EPIPE -> new ConnectionResetException(call, errno, name, text);
-            case ENETUNREACH, EHOSTUNREACH -> new UnreachableException(call, errno, name, text);
+            case ENETUNREACH, EHOSTUNREACH, EHOSTDOWN -> new UnreachableException(call, errno, name, text);
             default -> new SyscallException(call, errno, name, text);
         };
     }

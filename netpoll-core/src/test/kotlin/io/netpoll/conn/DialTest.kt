@@ -1,6 +1,7 @@
 package io.netpoll.conn
 
 import io.kotest.assertions.throwables.shouldThrow
+import io.kotest.assertions.withClue
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.core.test.Enabled
 import io.kotest.matchers.shouldBe
@@ -61,6 +62,14 @@ class DialTest : FunSpec({
             val e = shouldThrow<UnsupportedException> { d.connect("unix", "/tmp/a\u0000b", null) }
             e.cause.shouldBeInstanceOf<java.nio.file.InvalidPathException>()
             e.message shouldBe "unsupported: unix address /tmp/a\\0b"
+        }
+    }
+
+    test("addresses whose host or port Go's SplitHostPort refuses are UnsupportedException, before any lookup or socket") {
+        withDialer { d ->
+            for (bad in listOf("1::2:80", "fe80::8080", "[::1]", "127.0.0.1:+80", "127.0.0.1:", "127.0.0.1: 80", "127.0.0.1:65536")) {
+                withClue(bad) { shouldThrow<UnsupportedException> { d.connect("tcp", bad, Duration.ofSeconds(5)) } }
+            }
         }
     }
 

@@ -6,6 +6,7 @@ import io.kotest.matchers.shouldBe
 import io.kotest.matchers.types.shouldBeInstanceOf
 import io.netpoll.error.ConnectionRefusedException
 import io.netpoll.error.SyscallException
+import io.netpoll.error.UnreachableException
 import java.net.InetAddress
 import java.net.InetSocketAddress
 
@@ -41,6 +42,13 @@ class SyscallErrorsTest : FunSpec({
         e.shouldBeInstanceOf<SyscallException>()
         e.message shouldBe "bind: address already in use (EADDRINUSE)"
         Errno.exception("x", 250).message shouldBe "x: unknown error (errno 250)"
+    }
+
+    test("a host that is down is UnreachableException, and the file-system errnos of a unix path have their names") {
+        Errno.exception("connect", Errno.EHOSTDOWN).shouldBeInstanceOf<UnreachableException>()
+        Errno.exception("connect", Errno.EHOSTDOWN).message shouldBe "connect: host is down (EHOSTDOWN)"
+        Errno.exception("bind", Errno.ENOTDIR).message shouldBe "bind: not a directory (ENOTDIR)"
+        Errno.exception("bind", Errno.EROFS).message shouldBe "bind: read-only file system (EROFS)"
     }
 
     test("binding a port in use is refused with EADDRINUSE") {
