@@ -126,6 +126,10 @@ public class NetpollClient internal constructor(
      * Stops this client's pollers (only for a client made with its own `pollers`) and closes their
      * connections: their suspended reads and flushes resume with
      * [io.netpoll.error.ConnectionClosedException]. The process-wide client is never stopped.
+     * Example: `netpollClient { pollers = 1 }.use { client -> client.dial("tcp", addr) }`.
+     *
+     * **Cancellation**: never suspends; idempotent. Dials waiting on these pollers end with
+     * `ConnectionClosedException` (their sockets closed).
      */
     override fun close() {
         // (not `group !== defaultGroup`: reading that lazy would start the shared pollers)
@@ -237,7 +241,8 @@ public suspend fun dial(network: String, address: String, timeout: Duration? = n
  *
  * **Cancellation**: a coroutine cancelled while it waits resumes on the poller thread (queued there
  * when the cancel comes from another thread); once the poller has stopped (its client or server
- * closed), coroutines dispatched to it are dropped.
+ * closed), coroutines dispatched to it go on on `Dispatchers.IO` (their connections closed), so
+ * that they end.
  */
 public val SuspendConnection.dispatcher: PollerDispatcher get() = pollerDispatcher
 

@@ -60,7 +60,7 @@ public class PollerDispatcher private constructor(
          * `withContext(PollerDispatcher.of(poller)) { ... }` runs the block on that poller's thread.
          *
          * **Cancellation**: not a suspending call. Coroutines dispatched to a poller that was
-         * closed are dropped with it.
+         * closed go on on `Dispatchers.IO` (their connections closed), so that they end.
          */
         public fun of(poller: Poller): PollerDispatcher = byPoller.computeIfAbsent(poller) { PollerDispatcher(it) }
 

@@ -188,6 +188,7 @@ public class SuspendConnection(
      * **Cancellation**: when it passes, waits throw [ReadTimeoutException] (nothing consumed, the
      * connection usable) until it is moved or cleared; not a `CancellationException`.
      */
+    @Volatile
     public var readDeadline: TimeMark? = null
         set(value) {
             field = value
@@ -202,6 +203,7 @@ public class SuspendConnection(
      * **Cancellation**: when it passes, flushes throw [WriteTimeoutException] (the bytes stay queued
      * and are still sent) until it is moved or cleared; not a `CancellationException`.
      */
+    @Volatile
     public var writeDeadline: TimeMark? = null
         set(value) {
             field = value
@@ -437,9 +439,12 @@ public class SuspendConnection(
 
     /**
      * Reads a line ending in `\n` (a preceding `\r` is dropped too) and returns it without the end;
-     * `null` at EOF with nothing buffered; at EOF with a partial line, that line. A line longer than
-     * [maxLength] bytes throws [LimitExceededException] and consumes nothing (as soon as that many
-     * bytes without an end are buffered: a peer cannot make it buffer more).
+     * `null` at EOF with nothing buffered; at EOF with a partial line, that line as it is (a last
+     * `\r` kept; up to [maxLength] + 1 bytes, as a `\r` there could still have begun the end). A line
+     * longer than [maxLength] bytes throws [LimitExceededException] and consumes nothing (as soon as
+     * that many bytes without an end are buffered: a peer cannot make it buffer more). A negative
+     * [maxLength] throws `IllegalArgumentException`. Like [readAvailable], it releases the input
+     * views: views from earlier [next] / [peek] calls are invalid afterwards.
      *
      * ```kotlin
      * while (true) {
@@ -455,6 +460,7 @@ public class SuspendConnection(
      * reset are read first; after a reset, the read at their end gets the closed error).
      */
     public suspend fun readLine(maxLength: Int = 8192): String? {
+        require(maxLength >= 0) { "maxLength $maxLength < 0" }
         connection.enterOrThrow()
         try {
             val r = connection.bufferedReader()
@@ -516,8 +522,10 @@ public class SuspendConnection(
      * and are still sent, once and in order. **Deadline**: [WriteTimeoutException]; the bytes stay
      * queued and are still sent. **Close**: [io.netpoll.error.ConnectionClosedException]; unsent bytes
      * are dropped. A write that the peer's reset fails throws [io.netpoll.error.ConnectionResetException],
-     * here and in every later flush, and drops unsent bytes; what the peer sent before its reset stays
-     * readable, then the reads end as after a reset (the connection closes at once if nothing was left).
+     * here and in every later flush while the connection is open, and drops unsent bytes; what the peer
+     * sent before its reset stays readable, then the reads end as after a reset (the connection closes
+     * at once if nothing was left). Once it has closed, flushes throw
+     * [io.netpoll.error.ConnectionClosedException] caused by the reset.
      */
     public suspend fun flush() {
         if (sendNow()) return
@@ -567,6 +575,9 @@ public class SuspendConnection(
      * Closes the connection; idempotent, safe from any thread, never suspends. A read or flush
      * suspended on it resumes with [io.netpoll.error.ConnectionClosedException]; unsent output is
      * dropped. Example: `conn.use { it.writeAndFlush(bye) }` closes at the end of the block.
+     *
+     * **Cancellation**: never suspends, so it cannot be cancelled; it is what a `finally` or
+     * `use` runs after a cancellation. **Deadline**: none applies.
      */
     override fun close() {
         connection.close()

@@ -51,6 +51,17 @@ class CoReadLineTest : FunSpec({
         }
     }
 
+    test("a negative maxLength is IllegalArgumentException and consumes nothing") {
+        coTest {
+            withConn { c ->
+                c.send("abc\n")
+                c.awaitBuffered(4)
+                shouldThrow<IllegalArgumentException> { c.conn.readLine(maxLength = -1) }
+                c.conn.readLine() shouldBe "abc"
+            }
+        }
+    }
+
     test("readLine decodes UTF-8, also when a character is split across reads") {
         coTest {
             withConn { c ->
