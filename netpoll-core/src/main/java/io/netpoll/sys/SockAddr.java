@@ -130,7 +130,9 @@ public final class SockAddr {
                     byte[] raw = new byte[n];
                     in.get(2, raw, 0, n);
                     if (raw[0] == 0) {
-                        return UnixDomainSocketAddress.of("@" + new String(raw, 1, n - 1, StandardCharsets.UTF_8));
+                        // an abstract name may hold NULs, which no Path can: shown as '@', as ss(8) does
+                        String name = new String(raw, 1, n - 1, StandardCharsets.UTF_8).replace('\0', '@');
+                        return UnixDomainSocketAddress.of("@" + name);
                     }
                     int end = 0;
                     while (end < n && raw[end] != 0) {

@@ -48,6 +48,13 @@ class SockAddrTest : FunSpec({
         roundTrip(abs) shouldBe (2 + 1 + "netpoll-abstract".length to abs)
     }
 
+    test("an abstract name with a NUL in it (a foreign peer's) decodes, its NULs shown as @") {
+        val raw = byteArrayOf(0, 'a'.code.toByte(), 0, 'b'.code.toByte())
+        val b = ByteBuffer.allocate(2 + raw.size).order(ByteOrder.nativeOrder())
+        b.putShort(Linux.AF_UNIX.toShort()).put(raw)
+        SockAddr.decode(b, 2 + raw.size) shouldBe UnixDomainSocketAddress.of("@a@b")
+    }
+
     test("a unix path longer than sun_path is refused with a typed error") {
         val e = shouldThrow<UnsupportedException> {
             roundTrip(UnixDomainSocketAddress.of("/tmp/" + "x".repeat(200)))
