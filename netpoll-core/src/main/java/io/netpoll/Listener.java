@@ -2,11 +2,13 @@ package io.netpoll;
 
 import io.netpoll.conn.Addresses;
 import io.netpoll.error.SyscallException;
+import io.netpoll.sys.Errno;
 import io.netpoll.sys.Linux;
 import io.netpoll.sys.SockAddr;
 import io.netpoll.sys.Sockets;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
@@ -46,7 +48,20 @@ public final class Listener implements AutoCloseable {
     public static Listener create(String network, String address) throws IOException {
         SocketAddress target = Addresses.resolve(network, address, true).get(0);
         int family = SockAddr.family(target);
-        int fd = Sockets.socket(family);
+        int fd;
+        try {
+            fd = Sockets.socket(family);
+        } catch (SyscallException e) {
+            // "tcp" on every address means the dual-stack [::]; on a kernel without IPv6
+            // (ipv6.disable=1) that is 0.0.0.0, as Go's listener falls back
+            if (e.errno() != Errno.EAFNOSUPPORT || !network.equals("tcp")
+                    || !(target instanceof InetSocketAddress i && i.getAddress().isAnyLocalAddress())) {
+                throw e;
+            }
+            target = new InetSocketAddress(InetAddress.getByAddress(new byte[4]), i.getPort());
+            family = Linux.AF_INET;
+            fd = Sockets.socket(family);
+        }
         boolean madeFile = false;
         try {
             if (family != Linux.AF_UNIX) {
