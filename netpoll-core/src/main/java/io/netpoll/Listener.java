@@ -133,7 +133,11 @@ public final class Listener implements AutoCloseable {
         handedOver = true;
     }
 
-    /** Stops listening and releases the fd (and a unix socket's file). Idempotent. */
+    /**
+     * Stops listening and releases the fd (and a unix socket's file). Idempotent. Safe while an event
+     * loop serves it: its acceptor takes each connection under this object's lock and stops at a
+     * closed listener, so it never accepts on the fd number once this has released it.
+     */
     @Override
     public synchronized void close() {
         if (closed) {

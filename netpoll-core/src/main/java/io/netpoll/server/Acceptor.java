@@ -88,7 +88,15 @@ public final class Acceptor implements PollDesc.Handler {
             return;
         }
         for (int i = 0; i < BATCH; i++) {
-            int fd = libc.accept4(listener.fd(), 0, 0, Linux.SOCK_NONBLOCK | Linux.SOCK_CLOEXEC);
+            int fd;
+            // under the listener's lock, which its close() takes: a user closing a served listener
+            // directly must not let this accept on the number after the kernel gave it to a new file
+            synchronized (listener) {
+                if (listener.isClosed()) {
+                    return;
+                }
+                fd = libc.accept4(listener.fd(), 0, 0, Linux.SOCK_NONBLOCK | Linux.SOCK_CLOEXEC);
+            }
             if (fd >= 0) {
                 backoff = 0; // a descriptor came free: if the next accept is refused, retry soon
                 deliver(fd);
