@@ -140,6 +140,11 @@ public final class WaitWord {
         return state == READY;
     }
 
+    /** True when a waiter is parked (committed), not only about to park. */
+    public boolean hasParkedWaiter() {
+        return state instanceof Waiter;
+    }
+
     /** True when a waiter is parked or about to park. */
     public boolean hasWaiter() {
         Object s = state;

@@ -51,9 +51,10 @@ internal class Parker(
             return if (dispatcher.poller.inEventLoop()) slot else null
         }
         if (!dispatcher.poller.inEventLoop()) return null
-        // another coroutine waits here: the general path reports the double wait, and its slot (with
-        // the hook that cancels it) stays
-        if (word.hasWaiter()) return null
+        // another coroutine is parked here: the general path reports the double wait, and its slot
+        // (with the hook that cancels it) stays. Not WAIT: park() asks with the caller's own WAIT
+        // published (and another coroutine cannot run on this thread between a prepare and its commit)
+        if (word.hasParkedWaiter()) return null
         return attach(context)
     }
 

@@ -18,6 +18,7 @@ import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import java.io.BufferedReader
 import java.io.InputStreamReader
@@ -189,6 +190,23 @@ class CoFlushTest : FunSpec({
                 server.connections shouldBe 0
             } finally {
                 server.shutdown(grace = 1.seconds)
+            }
+        }
+    }
+
+    test("a flush on the connection's poller waits for room in the reusable slot, not a new waiter per wait") {
+        coTest {
+            withConn(peerReceiveBuffer = 4096) { c ->
+                val job = launch(c.conn.dispatcher) {
+                    repeat(64) {
+                        c.conn.output.writeBinary(pattern(0, 1 shl 20))
+                        c.conn.flush()
+                    }
+                }
+                awaitTrue("the flush parked in the slot") {
+                    CoTestKit.onPoller(c.poller) { c.conn.connection.sender().room.toString() }.startsWith("ParkSlot")
+                }
+                job.cancelAndJoin()
             }
         }
     }
