@@ -108,8 +108,7 @@ public final class Acceptor implements PollDesc.Handler {
                     if (episodeErrors > 0) {
                         // the backlog is drained: the episode is over (not at the first accept that
                         // succeeds, so a limit that flaps as descriptors come and go logs once)
-                        warn(listener + ": accepting again after " + episodeErrors
-                                + " refused attempts (out of file descriptors or memory)");
+                        warn(listener + ": accepting again after " + episodeErrors + " refused attempts");
                         episodeErrors = 0;
                         episodeLogged = false;
                     }
@@ -130,9 +129,7 @@ public final class Acceptor implements PollDesc.Handler {
                     }
                     // anything else (a security module's EACCES, say): retry with back-off, never
                     // stop: the socket is edge-triggered, so connections already queued would wait
-                    // for a new one to arrive
-                    LOG.log(System.Logger.Level.ERROR, listener + ": accept failed: "
-                            + Errno.exception("accept4", errno).getMessage());
+                    // for a new one to arrive. The back-off logs the errno once per episode.
                     backOff(errno);
                     return;
             }

@@ -51,16 +51,16 @@ public final class Sys {
     }
 
     /**
-     * The C library binding every layer uses. Throws, on every call, what choosing it threw the
-     * first time: {@link UnsupportedPlatformException}, or {@link IllegalArgumentException} /
-     * {@link UnsupportedOperationException} for a {@code netpoll.libc} that names no binding or one
-     * this JVM cannot load (never the JVM's {@code ExceptionInInitializerError} or
-     * {@code NoClassDefFoundError} for this class).
+     * The C library binding every layer uses. Throws, on every call, a new exception of the type
+     * choosing it threw the first time, caused by that one: {@link UnsupportedPlatformException}, or
+     * {@link IllegalArgumentException} / {@link UnsupportedOperationException} for a
+     * {@code netpoll.libc} that names no binding or one this JVM cannot load (never the JVM's
+     * {@code ExceptionInInitializerError} or {@code NoClassDefFoundError} for this class).
      */
     public static LibC libc() {
         LibC c = Holder.LIBC;
         if (c == null) {
-            throw Holder.FAILURE;
+            throw Holder.failure();
         }
         return c;
     }
@@ -117,6 +117,21 @@ public final class Sys {
         static final LibC LIBC;
         static final RuntimeException FAILURE;
 
+        /** A new exception of {@link #FAILURE}'s type and message, caused by it: each caller gets its own stack trace. */
+        static RuntimeException failure() {
+            RuntimeException f = FAILURE;
+            RuntimeException e;
+            if (f instanceof UnsupportedPlatformException) {
+                e = new UnsupportedPlatformException(System.getProperty("os.name", "?"), System.getProperty("os.arch", "?"));
+            } else if (f instanceof IllegalArgumentException) {
+                e = new IllegalArgumentException(f.getMessage());
+            } else {
+                e = new UnsupportedOperationException(f.getMessage());
+            }
+            e.initCause(f);
+            return e;
+        }
+
         static {
             String os = System.getProperty("os.name", "?");
             String arch = System.getProperty("os.arch", "?");
@@ -146,6 +161,8 @@ public final class Sys {
                     libc = choose(System.getProperty("netpoll.libc", "auto"));
                 } catch (RuntimeException e) {
                     failure = e;
+                } catch (LinkageError e) { // JNA's native part cannot load (a noexec temp directory, say)
+                    failure = new UnsupportedOperationException("netpoll cannot load its libc binding: " + e, e);
                 }
             }
             EPOLL_EVENT_SIZE = size;
