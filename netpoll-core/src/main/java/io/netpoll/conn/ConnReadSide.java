@@ -154,6 +154,10 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
     private void readLoop() {
         NativeBuffer iov = poller.iovScratch();
         for (int round = 0; ; round++) {
+            if (pauseBits != 0) {
+                readPending = true; // an inline handler's flush left the queue over its limit
+                return;
+            }
             int cap = inputCap();
             if (input.len() >= cap) {
                 pause(PAUSE_INPUT_FULL);
@@ -203,6 +207,8 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
                     } else {
                         inputFailed(reset);
                     }
+                } else if (n == -Errno.EINTR) {
+                    continue; // a signal: read again
                 } else if (n != -Errno.EAGAIN) {
                     inputFailed(Errno.exception("read", (int) -n));
                 }

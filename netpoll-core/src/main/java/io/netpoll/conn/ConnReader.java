@@ -42,6 +42,15 @@ final class ConnReader implements Reader {
             return; // the buffer itself throws EofException if the bytes are not there
         }
         if (Poller.current() != null) {
+            // what a wait would end with at once comes first: an inline handler reading past the end
+            // gets the end (EofException, the reset) or the closed error, as on any other thread
+            if (!c.isActive()) {
+                throw c.closedError();
+            }
+            if (c.inputEof()) {
+                IOException reset = c.endOfInputError();
+                throw reset != null ? reset : new EofException();
+            }
             throw new IllegalStateException("a read of " + n + " bytes with " + in.len()
                     + " buffered would block a poller thread; check len() and return (onRequest runs again"
                     + " when more input arrives), or run handlers on an executor");

@@ -39,7 +39,15 @@ final class ConnWriter implements Writer {
 
     @Override
     public int mallocLen() {
-        return out.isClosed() ? 0 : out.mallocLen();
+        int t = c.enterCall(); // a destroy between a closed check and the call would free the buffer
+        if (t == NetConnection.NOT_ENTERED) {
+            return 0;
+        }
+        try {
+            return out.mallocLen();
+        } finally {
+            c.leaveCall(t);
+        }
     }
 
     @Override
@@ -109,6 +117,7 @@ final class ConnWriter implements Writer {
 
     @Override
     public void writeBinary(byte[] bytes, int off, int len) {
+        java.util.Objects.checkFromIndexSize(off, len, bytes.length); // also when the bytes are dropped
         int t = c.enterCall();
         if (t != NetConnection.NOT_ENTERED) {
             try {
@@ -121,14 +130,7 @@ final class ConnWriter implements Writer {
 
     @Override
     public void writeBuffer(ByteBuffer src) {
-        int t = c.enterCall();
-        if (t != NetConnection.NOT_ENTERED) {
-            try {
-                out.writeBuffer(src);
-            } finally {
-                c.leaveCall(t);
-            }
-        }
+        writeFrom(src, false);
     }
 
     @Override
@@ -145,13 +147,24 @@ final class ConnWriter implements Writer {
 
     @Override
     public void writeDirect(ByteBuffer src) {
+        writeFrom(src, true);
+    }
+
+    /** {@link #writeBuffer} ({@code direct} false) or {@link #writeDirect}. */
+    private void writeFrom(ByteBuffer src, boolean direct) {
         int t = c.enterCall();
-        if (t != NetConnection.NOT_ENTERED) {
-            try {
+        if (t == NetConnection.NOT_ENTERED) {
+            src.position(src.limit()); // dropped, but taken as the contract says: a drain loop ends
+            return;
+        }
+        try {
+            if (direct) {
                 out.writeDirect(src);
-            } finally {
-                c.leaveCall(t);
+            } else {
+                out.writeBuffer(src);
             }
+        } finally {
+            c.leaveCall(t);
         }
     }
 

@@ -191,6 +191,7 @@ final class RequestRunner extends PassWord {
             }
             OnRequest h = handler;
             if (h != null) {
+                long start = conn.input.consumedTotal();
                 while (conn.isActive()) {
                     if (conn.input.len() == 0) {
                         break;
@@ -208,6 +209,12 @@ final class RequestRunner extends PassWord {
                         }
                         break; // nothing consumed: wait for more input
                     }
+                }
+                if (conn.input.consumedTotal() != start) {
+                    // reading may have paused at the input cap, and only release() and the waits
+                    // lift that pause: a handler that consumed without a release after must not
+                    // leave it paused with nothing left to trigger another pass
+                    conn.consumedInput();
                 }
             }
             if (endPass()) {

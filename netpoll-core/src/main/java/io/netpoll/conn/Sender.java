@@ -73,7 +73,18 @@ public final class Sender extends SendWord {
 
     @Override
     void pauseReading() {
-        conn.pause(NetConnection.PAUSE_OUTPUT_FULL);
+        if (conn.poller.inEventLoop()) {
+            conn.pause(NetConnection.PAUSE_OUTPUT_FULL);
+        } else {
+            // another poller's thread (an inline handler there flushing this connection): the pause
+            // bits are this poller's, and so is queueShrank, which lifts the pause; decide there, so
+            // that the pause cannot land after the lift (and reading stop for good)
+            conn.poller.execute(() -> {
+                if (mustWait()) {
+                    conn.pause(NetConnection.PAUSE_OUTPUT_FULL);
+                }
+            });
+        }
     }
 
     @Override
@@ -108,6 +119,11 @@ public final class Sender extends SendWord {
                     return FULL;
                 }
             } else if (n == -Errno.EAGAIN || n == 0) {
+                if (!conn.isActive()) {
+                    // closed meanwhile, before its shutdown(2): a flushing thread would otherwise go
+                    // round handOff (which refuses to park on a closed connection) until that comes
+                    throw conn.closedError();
+                }
                 return FULL;
             } else {
                 if (!conn.isActive()) {
