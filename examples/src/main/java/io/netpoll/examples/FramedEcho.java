@@ -84,8 +84,9 @@ public final class FramedEcho {
 
     public static EventLoop server(int maxFrame) {
         FramedEcho echo = new FramedEcho(maxFrame);
-        // inline handlers never wait, so the input cap must hold a whole frame: else a frame larger than
-        // the cap (4 MiB by default) would stop reading before it is complete, forever
+        // inline handlers never wait, so the input cap must hold a whole frame: else reading would stop
+        // at the cap (4 MiB by default) before a larger frame is complete, and the connection close
+        // with LimitExceededException
         return EventLoop.builder()
                 .onRequest(echo::onRequest)
                 .executor(HandlerExecutors.inline())

@@ -1,8 +1,10 @@
 package io.netpoll.examples
 
+import io.netpoll.coroutines.NetpollServer
 import io.netpoll.coroutines.SuspendConnection
 import io.netpoll.coroutines.netpollServer
 import io.netpoll.error.LimitExceededException
+import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.coroutineScope
@@ -25,18 +27,28 @@ object Chat {
     private const val QUEUE = 256
 
     class Room {
-        private val members = ConcurrentHashMap<Int, Channel<String>>()
+        private class Member(val outbox: Channel<String>, val conn: SuspendConnection)
 
-        fun join(id: Int): Channel<String> = Channel<String>(QUEUE).also { members[id] = it }
+        private val members = ConcurrentHashMap<Int, Member>()
 
-        fun leave(id: Int) {
-            members.remove(id)?.close()
+        fun join(id: Int, conn: SuspendConnection): Channel<String> =
+            Channel<String>(QUEUE).also { members[id] = Member(it, conn) }
+
+        /**
+         * Takes [id] out of the room and closes its queue; with [disconnect], its connection too (safe
+         * from any thread): a writer stuck in a flush to a client that stopped reading wakes with the
+         * closed error, and its session ends.
+         */
+        fun leave(id: Int, disconnect: Boolean = false) {
+            val m = members.remove(id) ?: return
+            m.outbox.close()
+            if (disconnect) m.conn.close()
         }
 
-        /** Queues [line] for every member; a member whose queue is full is dropped (its channel closes). */
+        /** Queues [line] for every member; a member whose queue is full is dropped and disconnected. */
         fun broadcast(line: String) {
-            for ((id, ch) in members) {
-                if (ch.trySend(line).isFailure) leave(id)
+            for ((id, m) in members) {
+                if (m.outbox.trySend(line).isFailure) leave(id, disconnect = true)
             }
         }
 
@@ -44,7 +56,7 @@ object Chat {
     }
 
     suspend fun session(conn: SuspendConnection, id: Int, room: Room) = coroutineScope {
-        val outbox = room.join(id)
+        val outbox = room.join(id, conn)
         val writer = launch {
             for (line in outbox) {
                 conn.output.writeString(line)
@@ -68,15 +80,19 @@ object Chat {
         }
     }
 
-    @JvmStatic
-    fun main(args: Array<String>): Unit = runBlocking {
-        val port = args[0].toInt()
+    /** A chat server on [address] in this scope, with a room of its own. */
+    fun CoroutineScope.server(address: String): NetpollServer {
         val room = Room()
         var next = 0
-        val server = netpollServer {
-            listen("tcp", "127.0.0.1:$port")
+        return netpollServer {
+            listen("tcp", address)
             handle { conn -> session(conn, synchronized(room) { ++next }, room) }
         }
+    }
+
+    @JvmStatic
+    fun main(args: Array<String>): Unit = runBlocking {
+        val server = server("127.0.0.1:${args[0].toInt()}")
         println("chat listening on ${server.address}")
         awaitCancellation()
     }

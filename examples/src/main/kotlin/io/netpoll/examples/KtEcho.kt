@@ -31,6 +31,7 @@ object KtEcho {
                 val n = input.peekInt(0)
                 if (n < 0 || n > maxFrame) {
                     log.log(System.Logger.Level.WARNING, "closing ${conn.remoteAddress}: frame length $n outside 0..$maxFrame")
+                    if (wrote) conn.flush() // the frames before the bad one are echoed, as framed-echo does
                     return
                 }
                 if (input.len() < 4 + n) {
