@@ -54,7 +54,8 @@ import java.time.Instant;
  * {@code ConnectionClosedException}, discards unsent output, and runs the close callbacks (newest
  * first, exactly once) when no call on the connection is still in progress; its buffers go back to
  * the pool at the same moment. Calls after close throw {@code ConnectionClosedException}, except the
- * writer's writes, which drop their bytes (the flush after them throws it). A peer's
+ * writer's write and malloc calls, which drop their bytes (the flush after them throws it; append
+ * throws it). A peer's
  * reset keeps the bytes that came before it, as a FIN does: they are read first, and the read that
  * needs more than is left throws {@code ConnectionClosedException} caused by
  * {@link io.netpoll.error.ConnectionResetException} and closes the connection with that cause

@@ -48,6 +48,9 @@ final class ConnReader implements Reader {
                 throw c.closedError();
             }
             if (c.inputEof()) {
+                if (in.len() >= n) {
+                    return; // another poller's connection: its last bytes came with the end, just now
+                }
                 IOException reset = c.endOfInputError();
                 throw reset != null ? reset : new EofException();
             }

@@ -2,6 +2,8 @@ package io.netpoll.conn;
 
 import io.netpoll.OnConnect;
 import io.netpoll.OnRequest;
+import io.netpoll.error.ConnectionClosedException;
+import io.netpoll.error.ConnectionResetException;
 import io.netpoll.error.LimitExceededException;
 
 /**
@@ -137,7 +139,10 @@ final class RequestRunner extends PassWord {
      */
     private void failed(Throwable e) {
         try {
-            conn.closeWith(e);
+            // a read that met the peer's reset throws the closed error caused by it: the reset is the
+            // close's cause (as the close endOfInputError queued says), not a wrapper of it
+            conn.closeWith(e instanceof ConnectionClosedException && e.getCause() instanceof ConnectionResetException
+                    ? e.getCause() : e);
         } finally {
             abandon();
         }

@@ -79,8 +79,12 @@ public final class Sender extends SendWord {
             // another poller's thread (an inline handler there flushing this connection): the pause
             // bits are this poller's, and so is queueShrank, which lifts the pause; decide there, so
             // that the pause cannot land after the lift (and reading stop for good)
+            // only while the send task is parked: then a queueShrank on this poller follows for
+            // sure. POLLER alone may be a flushing thread's moment in handOff before a commit that
+            // fails, after which it writes the rest itself and lifts nothing (its send() posts
+            // again if its commit succeeds)
             conn.poller.execute(() -> {
-                if (mustWait()) {
+                if (mustWait() && wg().hasParkedWaiter()) {
                     conn.pause(NetConnection.PAUSE_OUTPUT_FULL);
                 }
             });
