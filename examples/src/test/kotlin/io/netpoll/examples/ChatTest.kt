@@ -13,6 +13,7 @@ import kotlinx.coroutines.runBlocking
 import java.net.InetSocketAddress
 import java.net.Socket
 import java.util.concurrent.atomic.AtomicBoolean
+import java.util.concurrent.atomic.AtomicInteger
 import kotlin.concurrent.thread
 import kotlin.time.Duration.Companion.seconds
 
@@ -38,20 +39,25 @@ class ChatTest : FunSpec({
             // its own join, the last line it reads: "* 1 joined (1 here)"
             val slowId = slow.getInputStream().bufferedReader().readLine().removePrefix("* ").substringBefore(' ').toInt()
             rawSocket(port, readTimeout = 20.seconds).use { talker ->
-                val joined = AtomicBoolean()
+                val talkerId = AtomicInteger()
+                val echoed = AtomicInteger()
                 val slowLeft = AtomicBoolean()
                 collect(talker) { l ->
-                    if (l.endsWith("joined (2 here)")) joined.set(true)
+                    if (l.endsWith("joined (2 here)")) talkerId.set(l.removePrefix("* ").substringBefore(' ').toInt())
+                    if (talkerId.get() != 0 && l.startsWith("${talkerId.get()}: ")) echoed.incrementAndGet()
                     if (l == "* $slowId left") slowLeft.set(true)
                 }
-                eventually(10.seconds, "the talker joined") { joined.get() }
+                eventually(10.seconds, "the talker joined") { talkerId.get() != 0 }
                 val line = ("x".repeat(200) + "\n").toByteArray()
                 val out = talker.getOutputStream()
                 var sent = 0
-                // the slow client reads no more: its socket, then its outbox (256 lines) fill up
-                while (sent < 20_000 && !slowLeft.get()) {
-                    out.write(line)
-                    sent++
+                // the slow client reads no more: its socket, then its outbox (256 lines) fill up. The
+                // talker sends in batches of 100 and waits for its own lines to come back, so that its
+                // own outbox never holds 256 (the server reads its input in one go, far faster)
+                while (sent < 100_000 && !slowLeft.get()) {
+                    repeat(100) { out.write(line) }
+                    sent += 100
+                    eventually(10.seconds, "the talker's lines came back") { echoed.get() == sent || slowLeft.get() }
                 }
                 eventually(20.seconds, "the slow client was let go") { slowLeft.get() }
                 // and its connection was closed: reading what reached it ends at EOF (or a reset)
