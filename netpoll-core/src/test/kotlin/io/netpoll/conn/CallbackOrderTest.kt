@@ -130,7 +130,7 @@ class CallbackOrderTest : FunSpec({
                 }
             }.use { srv ->
                 val stalls = AtomicInteger()
-                val peers = (0 until conns).map { peer(srv.port, soTimeoutMs = 1000) }
+                val peers = (0 until conns).map { peer(srv.port) }
                 val threads = peers.map { p ->
                     Thread {
                         val out = p.getOutputStream()

@@ -64,8 +64,9 @@ class StallDetectorTest : FunSpec({
         val name = "stall-test-busy"
         warningsFor(name) { seen ->
             Poller(name).use { poller ->
-                StallDetector.watch(poller, TimeUnit.MILLISECONDS.toNanos(200))
-                // 40 batches of 20 ms, 5 ms apart: the poller is busy 80% of 1 s, never 200 ms at once
+                StallDetector.watch(poller, TimeUnit.MILLISECONDS.toNanos(2000))
+                // 40 batches of 20 ms, 5 ms apart: the poller is busy 80% of 1 s, never long at once
+                // (the threshold leaves 2 s for a poller thread the machine descheduled mid-batch)
                 repeat(40) {
                     poller.busyFor(20)
                     Thread.sleep(5)

@@ -121,7 +121,7 @@ class WaitWordRaceTest : FunSpec({
 
     test("deadline reset while parked: a stale timer does nothing and the final deadline wakes it") {
         Poller("race-deadline").use { poller ->
-            repeat(100) { i ->
+            repeat(40) { i ->
                 val pd = PollDesc(-1, poller, i + 1, PollDesc.WAKE_WAITERS)
                 val woke = AtomicLong(0)
                 val t = Thread {
@@ -131,11 +131,11 @@ class WaitWordRaceTest : FunSpec({
                 t.start()
                 // arm a near deadline, let its timer fire, and move the deadline away before the timer
                 // can act: it fires while this thread holds the descriptor's lock, which the timer takes
-                // too, so it finds the deadline moved (stale) when it gets the lock. 20 ms: the first
+                // too, so it finds the deadline moved (stale) when it gets the lock. 200 ms: the first
                 // call must not find its deadline already passed, even on a loaded machine
                 synchronized(pd) {
-                    pd.setDeadline(PollDesc.READ, System.nanoTime() + 20_000_000)
-                    Thread.sleep(if (i % 2 == 0) 25 else 0) // every other round the timer is cancelled in time instead
+                    pd.setDeadline(PollDesc.READ, System.nanoTime() + 200_000_000)
+                    Thread.sleep(if (i % 2 == 0) 210 else 0) // every other round the timer is cancelled in time instead
                     pd.setDeadline(PollDesc.READ, System.nanoTime() + 3_600_000_000_000)
                 }
                 Thread.sleep(5)

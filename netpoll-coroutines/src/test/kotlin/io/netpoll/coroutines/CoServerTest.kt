@@ -142,7 +142,7 @@ class CoServerTest : FunSpec({
             val (idle, busy, stuck) = sc.connect(port)
             server.connections shouldBe 3
 
-            val shutdown = async(start = CoroutineStart.UNDISPATCHED) { server.shutdown(grace = 1500.milliseconds) }
+            val shutdown = async(start = CoroutineStart.UNDISPATCHED) { server.shutdown(grace = 5.seconds) } // room for a slowed test thread to release "busy" within it
             withContext(Dispatchers.IO) {
                 idle.readEof().shouldBeTrue() // closed at once, during the grace period
                 sc.release.complete(Unit)

@@ -98,13 +98,13 @@ class CoSlotByteWaitTest : FunSpec({
         coTest {
             withConn { c ->
                 val r = async(c.conn.dispatcher) {
-                    // 1 s: the test thread must move it before it passes, even on a loaded machine
-                    c.conn.readDeadline = TimeSource.Monotonic.markNow() + 1.seconds
+                    // 5 s: the test thread must move it before it passes, even on a loaded machine
+                    c.conn.readDeadline = TimeSource.Monotonic.markNow() + 5.seconds
                     c.conn.readInt()
                 }
                 awaitTrue("the read parked") { c.rgState().startsWith("ParkSlot") }
                 c.conn.readDeadline = TimeSource.Monotonic.markNow() + 30.seconds
-                Thread.sleep(1200) // past the first deadline
+                Thread.sleep(5200) // past the first deadline
                 r.isCompleted.shouldBeFalse()
                 c.send(byteArrayOf(0, 0, 1, 2))
                 r.await() shouldBe 258
