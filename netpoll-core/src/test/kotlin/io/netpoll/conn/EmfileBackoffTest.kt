@@ -74,7 +74,7 @@ class EmfileBackoffTest : FunSpec({
             Thread.sleep(2000)
             val used = cpuTicks(child.pid()) - before
             println("emfile: child used $used ticks of CPU over 2 s while out of fds")
-            used shouldBeLessThan 50L // a spinning acceptor would use about 200 (one core)
+            used shouldBeLessThan 100L // a spinning acceptor would use about 200 (one core); JIT and GC in the child stay well under 100
             child.isAlive.shouldBeTrue()
             val log = stderr.readLines()
             println("emfile: child stderr so far:\n" + log.joinToString("\n") { "  | $it" }.take(2000))

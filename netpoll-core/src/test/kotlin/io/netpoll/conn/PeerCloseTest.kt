@@ -224,13 +224,14 @@ class PeerCloseTest : FunSpec({
                 ch.configureBlocking(false)
                 val chunk = java.nio.ByteBuffer.allocate(64 shl 10)
                 val end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10)
-                var idleSince = System.nanoTime()
-                // flood until the server stops taking bytes for 200 ms: its output is full, its reading paused
-                while (System.nanoTime() < end && System.nanoTime() - idleSince < 200_000_000L) {
-                    chunk.clear()
-                    if (ch.write(chunk) > 0) idleSince = System.nanoTime() else Thread.sleep(1)
-                }
+                awaitTrue("the connection") { conn.get() != null }
                 val nc = conn.get() as NetConnection
+                // flood until the server's output is full and its reading paused (not until it seems
+                // idle: a stalled poller would look idle before it paused)
+                while (System.nanoTime() < end && nc.pauseBits and NetConnection.PAUSE_OUTPUT_FULL == 0) {
+                    chunk.clear()
+                    if (ch.write(chunk) == 0) Thread.sleep(1)
+                }
                 awaitTrue("reading paused on queued output") { nc.pauseBits and NetConnection.PAUSE_OUTPUT_FULL != 0 }
                 ch.setOption(java.net.StandardSocketOptions.SO_LINGER, 0)
             } // RST

@@ -30,11 +30,7 @@ class LibCBindingsTest : FunSpec({
         if (System.getProperty("netpoll.libc", "auto") == "auto") Sys.libc().name() shouldBe expected
     }
     test("without the opens, auto takes FFM (JDK 22+) or JNA, and asking for the JDK binding says what it needs") {
-        val child = ProcessBuilder(ConnTestKit.javaBin(), "--enable-native-access=ALL-UNNAMED",
-            "-cp", ConnTestKit.childClasspath(), "io.netpoll.sys.BindingChoiceMain")
-            .redirectErrorStream(true).start()
-        val out = child.inputStream.bufferedReader().readLines()
-        child.waitFor(30, TimeUnit.SECONDS) shouldBe true
+        val out = runChild("io.netpoll.sys.BindingChoiceMain")
         withClue(out.joinToString("\n")) {
             out shouldContain "auto " + (if (FfmLibC.available()) "ffm" else "jna-direct")
             val jdk = out.single { it.startsWith("jdk ") }
@@ -43,11 +39,7 @@ class LibCBindingsTest : FunSpec({
     }
 
     test("a netpoll.libc that names no binding fails every call with IllegalArgumentException saying what to use") {
-        val child = ProcessBuilder(ConnTestKit.javaBin(), "--enable-native-access=ALL-UNNAMED", "-Dnetpoll.libc=bogus",
-            "-cp", ConnTestKit.childClasspath(), "io.netpoll.sys.BadBindingMain")
-            .redirectErrorStream(true).start()
-        val out = child.inputStream.bufferedReader().readLines()
-        child.waitFor(30, TimeUnit.SECONDS) shouldBe true
+        val out = runChild("io.netpoll.sys.BadBindingMain", "-Dnetpoll.libc=bogus")
         withClue(out.joinToString("\n")) {
             for (n in 1..2) {
                 out shouldContain "call $n IllegalArgumentException: netpoll.libc=bogus: use auto, jna, jdk or ffm"
@@ -138,3 +130,20 @@ class LibCBindingsTest : FunSpec({
         }
     }
 })
+
+/** Runs [main] in a child JVM with [jvmArgs] and returns its output lines; it gets 30 s, then is killed and this fails. */
+private fun runChild(main: String, vararg jvmArgs: String): List<String> {
+    val log = java.io.File.createTempFile("netpoll-child", ".log")
+    try {
+        val command = listOf(ConnTestKit.javaBin(), "--enable-native-access=ALL-UNNAMED") + jvmArgs +
+            listOf("-cp", ConnTestKit.childClasspath(), main)
+        val child = ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log).start()
+        if (!child.waitFor(30, TimeUnit.SECONDS)) {
+            child.destroyForcibly()
+            throw AssertionError("$main did not exit within 30 s: " + log.readText())
+        }
+        return log.readLines()
+    } finally {
+        log.delete()
+    }
+}
