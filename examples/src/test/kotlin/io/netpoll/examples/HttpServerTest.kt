@@ -136,7 +136,7 @@ class HttpServerTest : FunSpec({
     run {
         test("wrk: keep-alive load: zero non-2xx responses and zero socket errors").config(enabledOrReasonIf = Tools.need("wrk")) {
             val r = runTool("wrk", "-t1", "-c16", "-d2s", "--timeout", "10s", "$url/plaintext", timeout = 30.seconds)
-            wrkOk(r) shouldBeGreaterThan 0L // a count, not a rate: throughput belongs in benchmarks
+            wrkOk(r) shouldBeGreaterThan 16L // more than one answer per connection; a rate belongs in benchmarks
         }
 
         test("wrk: 16 pipelined requests per call: zero non-2xx responses and zero socket errors").config(enabledOrReasonIf = Tools.need("wrk")) {
@@ -153,7 +153,7 @@ class HttpServerTest : FunSpec({
                     """.trimIndent(),
                 )
                 val r = runTool("wrk", "-t1", "-c16", "-d2s", "--timeout", "10s", "-s", script.path, "$url/plaintext", timeout = 30.seconds)
-                wrkOk(r) shouldBeGreaterThan 0L
+                wrkOk(r) shouldBeGreaterThan 256L // more than one batch of 16 per connection
             } finally {
                 script.delete()
             }

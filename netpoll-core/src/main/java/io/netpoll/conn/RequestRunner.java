@@ -3,7 +3,6 @@ package io.netpoll.conn;
 import io.netpoll.OnConnect;
 import io.netpoll.OnRequest;
 import io.netpoll.error.ConnectionClosedException;
-import io.netpoll.error.ConnectionResetException;
 import io.netpoll.error.LimitExceededException;
 
 /**
@@ -139,10 +138,12 @@ final class RequestRunner extends PassWord {
      */
     private void failed(Throwable e) {
         try {
-            // a read that met the peer's reset throws the closed error caused by it: the reset is the
-            // close's cause (as the close endOfInputError queued says), not a wrapper of it
-            conn.closeWith(e instanceof ConnectionClosedException && e.getCause() instanceof ConnectionResetException
-                    ? e.getCause() : e);
+            // a read that met this connection's input error (the peer's reset) throws the closed error
+            // caused by it: that error is the close's cause (as the close endOfInputError queued says),
+            // not a wrapper of it; another connection's error a handler passes on stays wrapped
+            Throwable cause = e.getCause();
+            conn.closeWith(e instanceof ConnectionClosedException && cause != null && cause == conn.inputError()
+                    ? cause : e);
         } finally {
             abandon();
         }

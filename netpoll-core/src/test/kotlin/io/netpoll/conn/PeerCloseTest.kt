@@ -223,9 +223,9 @@ class PeerCloseTest : FunSpec({
             java.nio.channels.SocketChannel.open(java.net.InetSocketAddress("127.0.0.1", srv.port)).use { ch ->
                 ch.configureBlocking(false)
                 val chunk = java.nio.ByteBuffer.allocate(64 shl 10)
-                val end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10)
                 awaitTrue("the connection") { conn.get() != null }
                 val nc = conn.get() as NetConnection
+                val end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10)
                 // flood until the server's output is full and its reading paused (not until it seems
                 // idle: a stalled poller would look idle before it paused)
                 while (System.nanoTime() < end && nc.pauseBits and NetConnection.PAUSE_OUTPUT_FULL == 0) {

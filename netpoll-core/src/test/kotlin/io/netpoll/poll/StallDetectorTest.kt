@@ -64,10 +64,11 @@ class StallDetectorTest : FunSpec({
         val name = "stall-test-busy"
         warningsFor(name) { seen ->
             Poller(name).use { poller ->
-                StallDetector.watch(poller, TimeUnit.MILLISECONDS.toNanos(2000))
-                // 40 batches of 20 ms, 5 ms apart: the poller is busy 80% of 1 s, never long at once
-                // (the threshold leaves 2 s for a poller thread the machine descheduled mid-batch)
-                repeat(40) {
+                StallDetector.watch(poller, TimeUnit.MILLISECONDS.toNanos(1000))
+                // 120 batches of 20 ms, 5 ms apart: the poller is busy 80% of 3 s (three thresholds:
+                // a detector that added busy batches up would fire), never long at once (the 1 s
+                // threshold leaves room for a poller thread the machine descheduled mid-batch)
+                repeat(120) {
                     poller.busyFor(20)
                     Thread.sleep(5)
                 }
