@@ -44,15 +44,8 @@ final class ConnReader implements Reader {
         if (Poller.current() != null) {
             // what a wait would end with at once comes first: an inline handler reading past the end
             // gets the end (EofException, the reset) or the closed error, as on any other thread
-            if (!c.isActive()) {
-                throw c.closedError();
-            }
-            if (c.inputEof()) {
-                if (in.len() >= n) {
-                    return; // another poller's connection: its last bytes came with the end, just now
-                }
-                IOException reset = c.endOfInputError();
-                throw reset != null ? reset : new EofException();
+            if (settled(n)) {
+                return; // another poller's connection: its bytes came just now
             }
             throw new IllegalStateException("a read of " + n + " bytes with " + in.len()
                     + " buffered would block a poller thread; check len() and return (onRequest runs again"
@@ -62,20 +55,8 @@ final class ConnReader implements Reader {
         c.beginReadWait(n);
         try {
             for (;;) {
-                // the read contract's order, as the coroutine reads' InputWait: closed first (a close
-                // while the bytes came takes them), then the bytes, then the end of input
-                if (!c.isActive()) {
-                    throw c.closedError();
-                }
-                if (in.len() >= n) {
+                if (settled(n)) {
                     return;
-                }
-                if (c.inputEof()) {
-                    if (in.len() >= n) {
-                        return;
-                    }
-                    IOException reset = c.endOfInputError(); // the end came with a reset: closes
-                    throw reset != null ? reset : new EofException();
                 }
                 int err = pd.check(PollDesc.READ);
                 if (err == PollDesc.ERR_TIMEOUT) {
@@ -93,6 +74,28 @@ final class ConnReader implements Reader {
         } finally {
             c.endReadWait();
         }
+    }
+
+    /**
+     * The read contract's order, as the coroutine reads' InputWait: closed first (a close while the
+     * bytes came takes them), then the bytes, then the end of input. True when {@code n} bytes are
+     * there; throws the closed error or the end (the reset, else EofException); false: wait.
+     */
+    private boolean settled(int n) throws IOException {
+        if (!c.isActive()) {
+            throw c.closedError();
+        }
+        if (in.len() >= n) {
+            return true;
+        }
+        if (c.inputEof()) {
+            if (in.len() >= n) {
+                return true; // the last bytes came with the end
+            }
+            IOException reset = c.endOfInputError(); // the end came with a reset: closes
+            throw reset != null ? reset : new EofException();
+        }
+        return false;
     }
 
     @Override

@@ -287,6 +287,12 @@ public abstract class SendWord {
         }
     }
 
+    /** The descriptor is closing: the wait in wg is over, and what is queued dies with the connection. */
+    private void letGoClosing() {
+        wg().finish();
+        STATE.setVolatile(this, IDLE);
+    }
+
     /** CALLER: parks the send task; false if the socket became writable again (keep going). */
     private boolean handOff() {
         if (!hold()) {
@@ -299,8 +305,7 @@ public abstract class SendWord {
             return false;
         }
         if (closing()) { // closed since hold(): its wake-up found no waiter (Go's check after pdWait)
-            wg.finish();
-            STATE.setVolatile(this, IDLE);
+            letGoClosing();
             unhold();
             return true;
         }
@@ -322,8 +327,7 @@ public abstract class SendWord {
         @Override
         public void wake() {
             if (closing()) {
-                wg().finish();
-                STATE.setVolatile(SendWord.this, IDLE);
+                letGoClosing();
                 unhold();
             } else if (onPollerThread()) {
                 run();
@@ -359,8 +363,7 @@ public abstract class SendWord {
                         continue;
                     }
                     if (closing()) { // its wake-up found no waiter: parking now would be for ever
-                        wg.finish();
-                        STATE.setVolatile(SendWord.this, IDLE);
+                        letGoClosing();
                         return;
                     }
                     if (wg.commit(this)) {
