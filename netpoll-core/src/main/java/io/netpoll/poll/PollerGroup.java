@@ -40,15 +40,31 @@ public final class PollerGroup implements AutoCloseable {
         return Math.max(1, Math.min(64, Runtime.getRuntime().availableProcessors()));
     }
 
-    /** The poller for the next connection. */
+    /**
+     * The poller for the next connection, by the group's {@link LoadBalance}, passing over pollers that
+     * are no longer running: one whose loop failed (it logged why and released its connections) gets no
+     * new ones while others run. When none runs, the pick stands, and registering with it fails with
+     * the closed poller's error.
+     */
     public Poller next() {
         if (pollers.length == 1) {
             return pollers[0];
         }
-        return switch (balance) {
-            case ROUND_ROBIN -> pollers[Math.floorMod(next.getAndIncrement(), pollers.length)];
-            case RANDOM -> pollers[ThreadLocalRandom.current().nextInt(pollers.length)];
+        int i = switch (balance) {
+            case ROUND_ROBIN -> Math.floorMod(next.getAndIncrement(), pollers.length);
+            case RANDOM -> ThreadLocalRandom.current().nextInt(pollers.length);
         };
+        Poller p = pollers[i];
+        if (p.isRunning()) {
+            return p;
+        }
+        for (int k = 1; k < pollers.length; k++) {
+            Poller q = pollers[(i + k) % pollers.length];
+            if (q.isRunning()) {
+                return q;
+            }
+        }
+        return p;
     }
 
     public List<Poller> pollers() {
