@@ -83,7 +83,7 @@ public final class DialAttempt {
         }
         int err = Sockets.pendingError(fd);
         if (err != 0) {
-            throw Errno.exception("connect", err);
+            throw Errno.exception("connect", address, err);
         }
         try {
             Sockets.remoteAddress(fd);

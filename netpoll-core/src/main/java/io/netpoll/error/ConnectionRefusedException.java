@@ -7,4 +7,8 @@ public final class ConnectionRefusedException extends SyscallException {
     public ConnectionRefusedException(String call, int errno, String errnoName, String description) {
         super(call, errno, errnoName, description);
     }
+
+    public ConnectionRefusedException(String call, String address, int errno, String errnoName, String description) {
+        super(call, address, errno, errnoName, description);
+    }
 }

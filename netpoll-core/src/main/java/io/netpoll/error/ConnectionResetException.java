@@ -7,4 +7,8 @@ public final class ConnectionResetException extends SyscallException {
     public ConnectionResetException(String call, int errno, String errnoName, String description) {
         super(call, errno, errnoName, description);
     }
+
+    public ConnectionResetException(String call, String address, int errno, String errnoName, String description) {
+        super(call, address, errno, errnoName, description);
+    }
 }

@@ -7,4 +7,8 @@ public final class UnreachableException extends SyscallException {
     public UnreachableException(String call, int errno, String errnoName, String description) {
         super(call, errno, errnoName, description);
     }
+
+    public UnreachableException(String call, String address, int errno, String errnoName, String description) {
+        super(call, address, errno, errnoName, description);
+    }
 }

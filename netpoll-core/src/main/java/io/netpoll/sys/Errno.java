@@ -5,6 +5,8 @@ import io.netpoll.error.ConnectionResetException;
 import io.netpoll.error.SyscallException;
 import io.netpoll.error.UnreachableException;
 
+import java.net.SocketAddress;
+
 /**
  * Linux errno values (the same on x86-64 and aarch64) and the one place where a failed system call
  * becomes an exception ({@link #exception}). {@link LibC} returns {@code -errno}; callers that
@@ -123,14 +125,31 @@ public final class Errno {
 
     /** The typed exception for {@code call} failing with {@code errno}. */
     public static SyscallException exception(String call, int errno) {
+        return exception(call, null, errno);
+    }
+
+    /**
+     * The typed exception for {@code call} on {@code address} (null: none) failing with {@code errno};
+     * the message names the address ({@link SockAddr#format}).
+     */
+    public static SyscallException exception(String call, SocketAddress address, int errno) {
+        String at = address == null ? null : SockAddr.format(address);
         String name = name(errno);
         String text = describe(errno);
         return switch (errno) {
-            case ECONNREFUSED -> new ConnectionRefusedException(call, errno, name, text);
-            case ECONNRESET, EPIPE -> new ConnectionResetException(call, errno, name, text);
-            case ENETUNREACH, EHOSTUNREACH, EHOSTDOWN -> new UnreachableException(call, errno, name, text);
-            default -> new SyscallException(call, errno, name, text);
+            case ECONNREFUSED -> new ConnectionRefusedException(call, at, errno, name, text);
+            case ECONNRESET, EPIPE -> new ConnectionResetException(call, at, errno, name, text);
+            case ENETUNREACH, EHOSTUNREACH, EHOSTDOWN -> new UnreachableException(call, at, errno, name, text);
+            default -> new SyscallException(call, at, errno, name, text);
         };
+    }
+
+    /** Returns {@code result} when it is not negative, else throws {@link #exception(String, SocketAddress, int)} for {@code -result}. */
+    public static int check(String call, SocketAddress address, int result) throws SyscallException {
+        if (result < 0) {
+            throw exception(call, address, -result);
+        }
+        return result;
     }
 
     /** Returns {@code result} when it is not negative, else throws {@link #exception} for {@code -result}. */

@@ -101,6 +101,61 @@ public final class SockAddr {
         out.put(3, (byte) port);
     }
 
+    /**
+     * The address as Go prints it, for messages: {@code 127.0.0.1:8080}, {@code [::1]:8080} (the IPv6
+     * host in brackets, no scope name lookup), a unix path, or {@code @name} for an abstract one.
+     */
+    public static String format(SocketAddress address) {
+        if (address instanceof InetSocketAddress i) {
+            InetAddress a = i.getAddress();
+            String host = a instanceof Inet6Address v6 ? compressed(v6)
+                    : a == null ? i.getHostString() : a.getHostAddress();
+            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + i.getPort();
+        }
+        if (address instanceof UnixDomainSocketAddress u) {
+            return u.getPath().toString();
+        }
+        return String.valueOf(address);
+    }
+
+    /** RFC 5952 text of an IPv6 address: lower-case hex, the longest run of two or more zero groups as "::". */
+    private static String compressed(Inet6Address a) {
+        byte[] b = a.getAddress();
+        int[] g = new int[8];
+        for (int k = 0; k < 8; k++) {
+            g[k] = ((b[2 * k] & 0xff) << 8) | (b[2 * k + 1] & 0xff);
+        }
+        int bestAt = -1;
+        int bestLen = 1;
+        for (int k = 0; k < 8; ) {
+            int e = k;
+            while (e < 8 && g[e] == 0) {
+                e++;
+            }
+            if (e - k > bestLen) {
+                bestAt = k;
+                bestLen = e - k;
+            }
+            k = e == k ? k + 1 : e;
+        }
+        StringBuilder out = new StringBuilder(39);
+        for (int k = 0; k < 8; k++) {
+            if (k == bestAt) {
+                out.append("::");
+                k += bestLen - 1;
+                continue;
+            }
+            if (out.length() > 0 && out.charAt(out.length() - 1) != ':') {
+                out.append(':');
+            }
+            out.append(Integer.toHexString(g[k]));
+        }
+        if (a.getScopeId() != 0) {
+            out.append('%').append(a.getScopeId());
+        }
+        return out.toString();
+    }
+
     /** Reads a {@code struct sockaddr} of {@code length} bytes at index 0 of {@code in}. */
     public static SocketAddress decode(ByteBuffer in, int length) {
         if (length < 2) {

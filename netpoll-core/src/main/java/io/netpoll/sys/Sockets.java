@@ -60,7 +60,7 @@ public final class Sockets {
     public static void bind(int fd, SocketAddress address) throws SyscallException, UnsupportedException {
         NativeBuffer s = SCRATCH.get();
         int len = SockAddr.encode(address, s.buffer());
-        Errno.check("bind", c().bind(fd, s.address() + SCRATCH_SOCKADDR, len));
+        Errno.check("bind", address, c().bind(fd, s.address() + SCRATCH_SOCKADDR, len));
     }
 
     public static void listen(int fd, int backlog) throws SyscallException {
@@ -81,7 +81,7 @@ public final class Sockets {
         if (r == -Errno.EINPROGRESS || r == -Errno.EINTR) {
             return false;
         }
-        Errno.check("connect", r);
+        Errno.check("connect", address, r);
         return true;
     }
 

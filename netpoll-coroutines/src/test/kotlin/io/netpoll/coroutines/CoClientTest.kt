@@ -188,7 +188,8 @@ class CoClientTest : FunSpec({
             val before = openSockets()
             repeat(20) {
                 val e = shouldThrow<ConnectionRefusedException> { dial("tcp", "127.0.0.1:$port") }
-                e.message shouldBe "connect: connection refused (ECONNREFUSED)"
+                e.message shouldBe "connect 127.0.0.1:$port: connection refused (ECONNREFUSED)"
+                e.address() shouldBe "127.0.0.1:$port"
             }
             awaitTrue("every refused socket was closed (still open: ${openSockets() - before})") { (openSockets() - before).isEmpty() }
         }
