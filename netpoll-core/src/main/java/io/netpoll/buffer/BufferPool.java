@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.LongAdder;
  * chunks are dropped and the garbage collector returns their memory to the OS. {@link #trim()}
  * drops every shared chunk that stayed unused since the previous trim, and
  * {@link #trimThreadCache()} hands an idle poller's cache back to them; servers call both once a
- * second, so an idle pool shrinks to nothing within three seconds.
+ * second, so an idle pool shrinks to nothing within about four seconds (a poller's cache is handed
+ * back at the second tick after its last use, and its chunks are dropped two ticks later).
  *
  * <p><b>Safety.</b> A chunk's memory is a direct {@link ByteBuffer}; every view handed out by a
  * reader keeps it reachable, so memory is never returned to the OS while a view of it exists (a
@@ -176,8 +177,9 @@ public final class BufferPool {
 
     private static void poison(Chunk c) {
         ByteBuffer b = c.buf;
-        for (int off = 0; off < b.capacity(); off += POISON_BLOCK) {
-            b.put(off, POISON_SOURCE, 0, Math.min(POISON_BLOCK, b.capacity() - off));
+        int cap = b.capacity();
+        for (long off = 0; off < cap; off += POISON_BLOCK) { // long: a chunk near 2 GiB must not wrap
+            b.put((int) off, POISON_SOURCE, 0, (int) Math.min(POISON_BLOCK, cap - off));
         }
     }
 

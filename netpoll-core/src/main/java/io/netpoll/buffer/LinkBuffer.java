@@ -360,6 +360,9 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
     public ByteBuffer malloc(int n) {
         open();
         checkSize(n);
+        if (n == 0) {
+            return ByteBuffer.allocate(0); // the tail may be a node the reader freed, with no chunk
+        }
         Node nd = writable(n);
         ByteBuffer view = nd.chunk.buf.slice(nd.malloc, n);
         nd.malloc += n;
@@ -471,6 +474,9 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
     public void writeString(String s) {
         open();
         int n = s.length();
+        if (n == 0) {
+            return; // the tail may be a node the reader freed, with no chunk
+        }
         Node nd = tail;
         // ASCII fast path straight into the tail node, no intermediate array
         if (nd != null && !nd.readOnly && !nd.isSealed() && nd.cap - nd.malloc >= n) {

@@ -268,9 +268,16 @@ abstract sealed class NodeChain permits LinkBuffer {
         }
     }
 
-    /** Reader: returns a node's chunk to the pool and keeps the node for the writer ({@link #spare}). */
+    /**
+     * Reader: returns a node's chunk to the pool and keeps the node for the writer ({@link #spare}),
+     * without its chunk: a spare kept on an idle connection would otherwise keep the chunk's memory
+     * reachable after the pool dropped it (trimmed, or over its bound), and the garbage collector could
+     * never return it to the OS. The writer may still hold the node as its tail, but never touches the
+     * chunk of a node with no room left, which a freed node is (consumed up to {@code cap}, or sealed).
+     */
     private void free(Node n) {
         n.chunk.release();
+        n.chunk = null;
         SPARE.setRelease(this, n);
     }
 
@@ -413,7 +420,12 @@ abstract sealed class NodeChain permits LinkBuffer {
         if (booking == null) {
             booking = new Booking();
         }
-        booking.reserve(pool, size, count, iov);
+        try {
+            booking.reserve(pool, size, count, iov);
+        } catch (Throwable e) {
+            booking.freeAll(); // a failed book() books nothing: the next one may try again
+            throw e;
+        }
         return count;
     }
 

@@ -64,8 +64,9 @@ public interface Writer {
 
     /**
      * Moves every readable byte of {@code other} to the end of this writer without copying (the two
-     * share memory by reference counts); {@code other} is left empty. {@code other} must not be in use
-     * by another thread.
+     * share memory by reference counts); {@code other} is left empty and released, so views returned
+     * by its {@code next}/{@code peek} before the call become invalid, as after its own
+     * {@code release()}. {@code other} must not be in use by another thread.
      */
     void append(LinkBuffer other) throws IOException;
 

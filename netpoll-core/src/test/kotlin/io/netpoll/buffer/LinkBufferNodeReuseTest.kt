@@ -34,6 +34,27 @@ class LinkBufferNodeReuseTest : FunSpec({
         }
     }
 
+    test("a node the reader freed keeps no chunk, so an idle buffer holds no memory the pool dropped; zero-size writes still work after it") {
+        withPool { pool ->
+            val b = LinkBuffer(pool)
+            b.malloc(2 shl 20).put(0, 9) // larger than MAX_CHUNK: never pooled, dropped at its release
+            b.flush()
+            b.seal()
+            b.skip(2 shl 20)
+            b.release() // frees the last node: it stays as the writer's tail and spare
+            val freed = b.tail
+            freed.chunk shouldBe null // before: the 2 MiB chunk, reachable for as long as the buffer lives
+            pool.bytesInUse() shouldBe 0L
+            b.malloc(0).capacity() shouldBe 0 // the tail has no chunk now: neither may touch it
+            b.writeString("")
+            b.writeString("after")
+            b.flush()
+            b.readString(5) shouldBe "after"
+            b.release()
+            b.shouldFreeEverything(pool)
+        }
+    }
+
     test("kernel reads (book, bookAck) reuse the node the reader freed") {
         withPool { pool ->
             val b = LinkBuffer(pool)
