@@ -38,7 +38,11 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * {@code capacity} messages are queued (backpressure).
  *
  * <p>Errors: {@code add} after {@link #close} or on a closed connection throws
- * {@link ConnectionClosedException} (the message is closed, not sent). A failed flush, or an
+ * {@link ConnectionClosedException} (the message is closed, not sent), also when the close came while
+ * it waited for room. An add that meets a failed flush right after queueing its message throws it
+ * too, though the message may have gone out before the failure (as with any write the peer had not
+ * acknowledged); an add that returns normally has its message queued, and a later failure can still
+ * drop it. A failed flush, or an
  * executor that cannot run the drainer, closes the connection for good; messages still queued are
  * released, and the {@code add} whose drainer could not be dispatched throws
  * {@code ConnectionClosedException} caused by the executor's error.
@@ -90,14 +94,21 @@ public final class ShardQueue implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while the queue was full");
         }
+        if (closed || broken || !conn.isActive()) {
+            // closed, or failed, while this add waited for room: refused as at the door
+            room.release();
+            message.close();
+            throw new ConnectionClosedException();
+        }
         long seq = tail.getAndIncrement();
         slots.set((int) (seq % capacity), message);
         Throwable failure = trigger();
-        if (broken) {
-            discard(); // the queue failed meanwhile: this message may be past every drain
-        }
         if (failure != null) {
             throw new ConnectionClosedException(failure);
+        }
+        if (broken) {
+            discard(); // the queue failed meanwhile: this message may be past every drain
+            throw new ConnectionClosedException();
         }
     }
 
