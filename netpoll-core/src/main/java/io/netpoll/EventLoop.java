@@ -258,6 +258,11 @@ public final class EventLoop {
             for (;;) {
                 for (NetConnection c : live) {
                     if (!c.isActive()) {
+                        if (c.requestBusy()) {
+                            // closed by itself (its peer's reset, its handler) with a handler still
+                            // running: the grace is for that handler too
+                            busyOnce.add(c);
+                        }
                         continue;
                     }
                     if (isIdle(c)) {
@@ -269,7 +274,7 @@ public final class EventLoop {
                         busyOnce.add(c);
                     }
                 }
-                if (liveActive() == 0 || System.nanoTime() - deadline >= 0) {
+                if (liveBusy() == 0 || System.nanoTime() - deadline >= 0) {
                     break;
                 }
                 try {
@@ -280,7 +285,7 @@ public final class EventLoop {
                 }
             }
             for (NetConnection c : live) {
-                if (c.isActive()) {
+                if (c.isActive() || c.requestBusy()) {
                     forced++;
                     busyOnce.remove(c);
                     c.close();
@@ -299,17 +304,40 @@ public final class EventLoop {
     }
 
     private void stopPollersAndExecutor(boolean interruptHandlers) {
-        synchronized (this) {
-            if (group != null) {
-                group.close();
+        PollerGroup g;
+        Poller a;
+        synchronized (this) { // no serve() starts pollers once shuttingDown is set: close them outside
+            g = group;
+            a = acceptPoller;
+        }
+        // closed outside the lock: an acceptor thread finishing its batch takes the lock in accepted()
+        // (which refuses the connection), and each close waits for its poller thread to end.
+        // Interrupted (the grace ended early), each close would return at once: the wait is kept.
+        boolean interrupted = Thread.interrupted();
+        try {
+            if (g != null) {
+                g.close();
             }
-            if (acceptPoller != null) {
-                acceptPoller.close();
+            if (a != null) {
+                a.close();
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
         if (ownedExecutor != null) {
             if (interruptHandlers) {
-                ownedExecutor.shutdownNow(); // interrupt the forced handlers still in user code
+                // interrupt the forced handlers still in user code; what was still queued (the closed
+                // connections' onDisconnect and close callbacks, passes that find their connection
+                // closed) runs here, once each, rather than never
+                for (Runnable queued : ownedExecutor.shutdownNow()) {
+                    try {
+                        queued.run();
+                    } catch (Throwable e) {
+                        LOG.log(System.Logger.Level.ERROR, "a callback queued at the forced shutdown failed", e);
+                    }
+                }
             } else {
                 ownedExecutor.shutdown();
             }
@@ -346,18 +374,24 @@ public final class EventLoop {
         return outcome.copy();
     }
 
-    private int liveActive() {
+    /** Connections the grace still waits for: open ones, and closed ones whose handler still runs. */
+    private int liveBusy() {
         int n = 0;
         for (NetConnection c : live) {
-            if (c.isActive()) {
+            if (c.isActive() || c.requestBusy()) {
                 n++;
             }
         }
         return n;
     }
 
+    /**
+     * Nothing to wait for: no unread input, nothing queued to send, no handler running, and its first
+     * pass (onConnect) has run: a connection onPrepare is still preparing, or whose onConnect has not
+     * run yet, is waited for, so onDisconnect never comes before them.
+     */
     private static boolean isIdle(NetConnection c) {
-        return c.inputLen() == 0 && c.sender().idle() && !c.requestBusy();
+        return c.inputLen() == 0 && c.sender().idle() && !c.requestBusy() && !c.firstPassPending();
     }
 
     /** Waits for the first shutdown's report; an interrupt does not end the wait (the first call ends with its grace) and stays set. */

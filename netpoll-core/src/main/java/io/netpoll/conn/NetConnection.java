@@ -243,9 +243,43 @@ public final class NetConnection extends ConnReadSide {
         return config;
     }
 
+    /**
+     * Closes once every byte flushed so far has been written (at once when nothing is queued), or a
+     * write fails; with a write timeout set, closes anyway that long from now. For a handler that
+     * returns right after a flush that left bytes queued (a write-queue limit): {@link #close()} would
+     * drop them. Bytes written and not flushed are dropped, as by {@code close()}. Any thread.
+     */
+    public void closeWhenSent() {
+        int t = enterCall();
+        if (t == NOT_ENTERED) {
+            return; // closed already
+        }
+        try {
+            if (sender.idle()) {
+                close();
+                return;
+            }
+            sender.closeWhenSent();
+            long timeout = writeTimeoutNanos();
+            if (timeout > 0) {
+                poller.schedule(System.nanoTime() + timeout, this::close);
+            }
+        } finally {
+            leaveCall(t);
+        }
+    }
+
     /** True while an onConnect/onRequest pass is running or scheduled. */
     public boolean requestBusy() {
         return runner.busy();
+    }
+
+    /**
+     * Not started yet ({@code onPrepare} may still run), or its first handler pass, which runs
+     * {@code onConnect}, has not run yet (a connection closed before then never runs it).
+     */
+    public boolean firstPassPending() {
+        return runner.firstPassPending();
     }
 
     @Override

@@ -40,6 +40,14 @@ final class RequestRunner extends PassWord {
     private volatile OnRequest handler;
     /** Cleared by the first pass, which runs it. */
     private volatile OnConnect onConnect;
+    /**
+     * Set once by {@link #start}. Before it a new handler is only stored: a pass then would run before
+     * the socket is registered, and beside the rest of onPrepare (which may set the handler). The
+     * handler is written before this is read, and this is written before the handler is read, so a
+     * handler set while {@code start} runs is seen by one of the two (both may trigger: the claim
+     * picks one pass).
+     */
+    private volatile boolean started;
 
     RequestRunner(NetConnection conn, OnConnect onConnect, OnRequest handler) {
         this.conn = conn;
@@ -59,7 +67,14 @@ final class RequestRunner extends PassWord {
 
     void setHandler(OnRequest h) {
         handler = h;
-        trigger();
+        if (started) {
+            trigger();
+        }
+    }
+
+    /** Not started yet, or started with an onConnect that no pass has run yet. */
+    boolean firstPassPending() {
+        return !started || onConnect != null;
     }
 
     /**
@@ -69,6 +84,7 @@ final class RequestRunner extends PassWord {
      * caller, and each new connection does not send it back to the interpreter.
      */
     void start() {
+        started = true;
         if (onConnect == null && handler == null) {
             return;
         }
