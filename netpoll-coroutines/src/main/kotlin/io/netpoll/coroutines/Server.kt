@@ -19,6 +19,7 @@ import kotlinx.coroutines.CoroutineExceptionHandler
 import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.NonCancellable
@@ -31,11 +32,15 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeoutOrNull
 import java.net.SocketAddress
+import kotlin.coroutines.AbstractCoroutineContextElement
 import kotlin.coroutines.ContinuationInterceptor
+import kotlin.coroutines.CoroutineContext
 import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.RejectedExecutionException
 import java.util.concurrent.TimeUnit
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
+import kotlin.time.TimeSource
 
 /**
  * A connection handler: one coroutine per connection, straight-line code. Example:
@@ -114,7 +119,9 @@ public class NetpollServerBuilder internal constructor() {
     /**
      * `flush()` returns once at most this many bytes stay queued (default 0: all sent). Example:
      * `writeQueueLimit = 64 * 1024`. **Cancellation**: bytes left queued are sent by the poller
-     * whatever happens to the handler afterwards, until the connection closes.
+     * whatever happens to the handler afterwards, until the connection closes. A handler that
+     * returns normally closes its connection only once they are sent (or the write timeout passes);
+     * one that throws or is cancelled closes it at once and drops them.
      */
     public var writeQueueLimit: Long = 0
 
@@ -199,14 +206,22 @@ public class NetpollServerBuilder internal constructor() {
  * throws closes only its own connection; the error goes to [NetpollServerBuilder.onError].
  *
  * **Structured concurrency.** The server runs as a child coroutine of this scope, and the scope does
- * not complete before every handler has. Handlers run under a supervisor owned by the server, with
+ * not complete before every handler has, with one exception: a cancelled handler still running one
+ * second after its cancellation (blocking code that ignores it, a long non-cancellable cleanup) is
+ * left to end by itself, its connection closed, so that a stuck handler cannot hold the scope for
+ * ever. Handlers run under a supervisor owned by the server (not the scope's job: cancelling the
+ * scope gives them the grace period first, it does not cancel them at once), with
  * the scope's other context elements (an MDC context, a tracing element, your own keys); a
  * `ThreadContextElement` among them makes each wake-up of a read go through the dispatcher's queue
  * instead of resuming the handler in place, which costs a little per read.
  *
  * **Cancellation.** Cancelling the scope, or calling [NetpollServer.shutdown], stops accepting, closes
- * connections whose handler is idle (waiting for input that has not started), gives the others the
- * grace period (5 s when the scope is cancelled), then cancels them and closes their connections.
+ * connections whose handler is idle (suspended in a read with no unread input and nothing queued
+ * to send: a handler that waits for the rest of a request the peer has not sent yet counts as idle
+ * too), gives the others the grace period (5 s when the scope is cancelled), then cancels them and
+ * closes their connections. A connection accepted just before the stop whose request was already
+ * read gets its handler, and the same grace. A handler that returns has its flushed bytes sent
+ * before its connection closes (bytes a write-queue limit left queued; bounded by the write timeout).
  */
 public fun CoroutineScope.netpollServer(block: NetpollServerBuilder.() -> Unit): NetpollServer {
     val b = NetpollServerBuilder().apply(block)
@@ -354,24 +369,35 @@ public class NetpollServer internal constructor(
         if (own != null) {
             // a handler cancelled before its dispatcher ran it (shutdown, or an executor that rejects)
             // never runs its body, nor the finally that closes the connection: close it here too
-            launchHandler(fd, sc, own, CoroutineStart.DEFAULT).invokeOnCompletion { conn.close() }
+            launchHandler(fd, sc, own, CoroutineStart.DEFAULT).invokeOnCompletion { cause ->
+                conn.close()
+                // a dispatcher that refused the handler (an executor shut down, a full queue): the
+                // job is cancelled with the refusal as its cause; say so, or the connection vanishes
+                if (cause != null && !stopping && rejected(cause)) options.onError(sc, cause)
+            }
         } else {
             // on the connection's poller, started in place inside a round of its own: the handler's
             // calls up to its first suspension enter the connection for free, as every later
             // resumption from a read round does
             val poller = conn.poller()
             poller.execute {
-                if (stopping) conn.close() // shut down before its handler began: it was idle
+                // shut down before its handler began: closed if it is idle; a request already read
+                // gets its handler, which the shutdown's grace waits for like the others
+                if (stopping && conn.inputLen() == 0) conn.close()
                 else conn.inRound { launchHandler(fd, sc, PollerDispatcher.of(poller), CoroutineStart.UNDISPATCHED) }
             }
         }
     }
 
-    private fun launchHandler(fd: Int, sc: SuspendConnection, dispatcher: CoroutineDispatcher, start: CoroutineStart): Job =
-        CoroutineScope(inherited + handlers + dispatcher + CoroutineName("netpoll-conn-$fd")).launch(start = start) {
+    private fun launchHandler(fd: Int, sc: SuspendConnection, dispatcher: CoroutineDispatcher, start: CoroutineStart): Job {
+        val mark = HandlerMark(this)
+        return CoroutineScope(inherited + handlers + dispatcher + CoroutineName("netpoll-conn-$fd") + mark).launch(start = start) {
+            mark.job = coroutineContext[Job]
+            var returned = false
             try {
                 sc.prepareReads(coroutineContext)
                 handler(sc)
+                returned = true
             } catch (e: CancellationException) {
                 // a withTimeout of the handler's own that gave up: its job is not cancelled
                 if (e is TimeoutCancellationException && coroutineContext[Job]?.isActive == true) options.onError(sc, e)
@@ -382,9 +408,28 @@ public class NetpollServer internal constructor(
                     options.onError(sc, e)
                 }
             } finally {
-                sc.connection.close()
+                // a handler that returned after a flush that left bytes queued (writeQueueLimit) has
+                // its answer sent before the close (bounded by the write timeout); otherwise close now
+                if (returned) sc.connection.closeWhenSent() else sc.connection.close()
             }
         }
+    }
+
+    /** Marks a handler's context (it survives `withContext(NonCancellable)`): whose handler, which job. */
+    private class HandlerMark(val server: NetpollServer) : AbstractCoroutineContextElement(HandlerMark) {
+        @Volatile var job: Job? = null
+
+        companion object Key : CoroutineContext.Key<HandlerMark>
+    }
+
+    private fun rejected(cause: Throwable): Boolean {
+        var c: Throwable? = cause
+        repeat(8) {
+            if (c is RejectedExecutionException) return true
+            c = c?.cause ?: return false
+        }
+        return false
+    }
 
     /**
      * Graceful shutdown: stop accepting, close idle connections, give busy handlers [grace], then
@@ -418,8 +463,10 @@ public class NetpollServer internal constructor(
     }
 
     private suspend fun stop(grace: Duration): ShutdownReport {
-        // a handler of this server shutting it down must not wait for itself
-        val caller = handlerOf(currentCoroutineContext()[Job])
+        // a handler of this server shutting it down must not wait for itself (found by its mark, which
+        // a withContext(NonCancellable) in its finally keeps, unlike its job's parent chain)
+        val ctx = currentCoroutineContext()
+        val caller = ctx[HandlerMark]?.takeIf { it.server === this }?.job ?: handlerOf(ctx[Job])
         val first = synchronized(stopLock) {
             if (stopping) {
                 false
@@ -459,10 +506,22 @@ public class NetpollServer internal constructor(
                 sc.close()
             }
         }
-        val finished = withTimeoutOrNull(grace) {
-            busy.joinAll()
-            true
-        } ?: false
+        // handlers that start meanwhile (a connection accepted just before the stop, whose request was
+        // already read) are waited for too, within the same grace
+        val counted = HashSet<Job>(busy)
+        val deadline = TimeSource.Monotonic.markNow() + grace
+        var finished = false
+        while (true) {
+            val running = handlers.children.filter { it !== caller && it.isActive }.toList()
+            counted += running
+            if (running.isEmpty()) {
+                finished = true
+                break
+            }
+            val left = -deadline.elapsedNow()
+            if (!left.isPositive()) break
+            realTime { withTimeoutOrNull(left) { running.joinAll() } }
+        }
         var forced = 0
         if (!finished) {
             val late = handlers.children.filter { it !== caller && it.isActive }.toList()
@@ -474,13 +533,20 @@ public class NetpollServer internal constructor(
         // Cancelled handlers end at their next suspension; one inside blocking code (a
         // withContext(Dispatchers.IO) { ... } that ignores cancellation) cannot be stopped, and
         // waiting for it could take for ever: its connection is closed, so stop without it.
-        withTimeoutOrNull(STRAGGLERS) { handlers.children.filter { it !== caller }.toList().joinAll() }
+        realTime { withTimeoutOrNull(STRAGGLERS) { handlers.children.filter { it !== caller }.toList().joinAll() } }
         group.close()
         acceptPoller.close()
         group.pollers().forEach { PollerDispatcher.forget(it) }
-        val drained = maxOf(0, busy.size - idle - forced)
+        val drained = maxOf(0, counted.size - idle - forced)
         return ShutdownReport(idle, drained, forced, java.time.Duration.ofNanos(System.nanoTime() - start))
     }
+
+    /**
+     * Runs a timed wait on the real clock whatever the caller's dispatcher is (a test dispatcher's
+     * virtual time would end the grace at once while handlers run on real threads). Only inside the
+     * shutdown's NonCancellable block: coming back from another dispatcher is then never cancelled.
+     */
+    private suspend fun <T> realTime(block: suspend CoroutineScope.() -> T): T = withContext(Dispatchers.IO, block)
 
     /** The handler coroutine of this server that [job] is, or runs inside of; null if none. */
     @OptIn(ExperimentalCoroutinesApi::class)
