@@ -13,6 +13,7 @@ import io.netpoll.timer.Deadlines;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -42,12 +43,17 @@ import java.util.concurrent.TimeUnit;
  * <p><b>Shutdown</b> is graceful: stop accepting (listeners close), close connections that are idle
  * (no handler running, no unread input, nothing queued to send), let the others finish their handler
  * and flush their output, re-checking every 10 ms, and force-close what is still busy at the
- * deadline. The report says how many of each. Then pollers stop and {@link #serve} returns.
+ * deadline. The report says how many of each. Then pollers stop and {@link #serve} returns. A
+ * forced stop interrupts the handlers still running on the loop's own pool, and runs the callbacks
+ * still queued there ({@link OnDisconnect}, close callbacks) on a thread of their own, waiting up to
+ * 5 s for them.
  */
 public final class EventLoop {
     private static final System.Logger LOG = System.getLogger("io.netpoll.server");
     /** A poller busy this long in one batch is reported by the {@link StallDetector}. */
     private static final long STALL_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** How long a forced shutdown waits for the callbacks it took off the loop's pool. */
+    private static final Duration LEFT_OVER_WAIT = Duration.ofSeconds(5);
 
     private final ConnConfig config;
     private final int pollerCount;
@@ -254,9 +260,14 @@ public final class EventLoop {
         int idle = 0;
         int forced = 0;
         Set<NetConnection> busyOnce = ConcurrentHashMap.newKeySet();
+        // closed here as idle: counted once, even if input that raced the close makes a pass busy
+        Set<NetConnection> closedIdle = new HashSet<>();
         try {
             for (;;) {
                 for (NetConnection c : live) {
+                    if (closedIdle.contains(c)) {
+                        continue;
+                    }
                     if (!c.isActive()) {
                         if (c.requestBusy()) {
                             // closed by itself (its peer's reset, its handler) with a handler still
@@ -269,6 +280,7 @@ public final class EventLoop {
                         if (!busyOnce.contains(c)) {
                             idle++;
                         }
+                        closedIdle.add(c);
                         c.close();
                     } else {
                         busyOnce.add(c);
@@ -285,7 +297,7 @@ public final class EventLoop {
                 }
             }
             for (NetConnection c : live) {
-                if (c.isActive() || c.requestBusy()) {
+                if (!closedIdle.contains(c) && (c.isActive() || c.requestBusy())) {
                     forced++;
                     busyOnce.remove(c);
                     c.close();
@@ -330,14 +342,8 @@ public final class EventLoop {
             if (interruptHandlers) {
                 // interrupt the forced handlers still in user code; what was still queued (the closed
                 // connections' onDisconnect and close callbacks, passes that find their connection
-                // closed) runs here, once each, rather than never
-                for (Runnable queued : ownedExecutor.shutdownNow()) {
-                    try {
-                        queued.run();
-                    } catch (Throwable e) {
-                        LOG.log(System.Logger.Level.ERROR, "a callback queued at the forced shutdown failed", e);
-                    }
-                }
+                // closed) runs once each rather than never
+                runLeftOver(ownedExecutor.shutdownNow());
             } else {
                 ownedExecutor.shutdown();
             }
@@ -372,6 +378,44 @@ public final class EventLoop {
         t.setDaemon(false);
         t.start();
         return outcome.copy();
+    }
+
+    /**
+     * Runs the tasks a forced stop took off the loop's own pool, on a thread of their own (not
+     * interrupted, not inside the caller's stack, which may be a handler), and waits for them up to
+     * {@link #LEFT_OVER_WAIT}: a callback that blocks longer finishes after the shutdown returns.
+     */
+    private static void runLeftOver(List<Runnable> tasks) {
+        if (tasks.isEmpty()) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            for (Runnable task : tasks) {
+                try {
+                    task.run();
+                } catch (Throwable e) {
+                    LOG.log(System.Logger.Level.ERROR, "a callback queued at the forced shutdown failed", e);
+                }
+            }
+        }, "netpoll-shutdown-callbacks");
+        t.setDaemon(true);
+        t.start();
+        boolean interrupted = false;
+        long end = System.nanoTime() + LEFT_OVER_WAIT.toNanos();
+        while (t.isAlive()) {
+            long left = end - System.nanoTime();
+            if (left <= 0) {
+                break;
+            }
+            try {
+                t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            } catch (InterruptedException e) {
+                interrupted = true; // kept for the caller; the wait is bounded anyway
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Connections the grace still waits for: open ones, and closed ones whose handler still runs. */
@@ -490,7 +534,11 @@ public final class EventLoop {
             return this;
         }
 
-        /** Where handlers run (default: a bounded pool); see {@link HandlerExecutors}. */
+        /**
+         * Where handlers run (default: a bounded pool the loop owns and stops at shutdown); see
+         * {@link HandlerExecutors}, which also says what a task your executor refuses costs. An
+         * executor you give is yours: the shutdown neither stops it nor interrupts its threads.
+         */
         public Builder executor(Executor e) {
             this.executor = java.util.Objects.requireNonNull(e);
             return this;

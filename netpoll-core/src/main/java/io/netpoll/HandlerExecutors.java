@@ -24,6 +24,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@link #virtualThreads()} (JDK 21+): a virtual thread per task; blocking handlers without a
  *       pool bound. Throws {@link UnsupportedOperationException} on older JDKs.</li>
  * </ul>
+ *
+ * <p><b>An executor of your own</b> must accept every task: a handler pass it refuses (a
+ * {@code RejectedExecutionException} from a full bounded queue, or a shut-down executor) closes that
+ * connection with the refusal as its cause, dropping its unread input, since no later pass could be
+ * counted on; and an {@code onDisconnect} or close callback it refuses runs at once on the refusing
+ * thread instead (often the connection's poller thread), so that no callback is lost. Queue without a
+ * bound, as {@link #boundedPool(int)} does.
  */
 public final class HandlerExecutors {
     private static final Executor INLINE = new Executor() {

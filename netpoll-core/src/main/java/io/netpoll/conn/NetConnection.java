@@ -262,7 +262,9 @@ public final class NetConnection extends ConnReadSide {
             sender.closeWhenSent();
             long timeout = writeTimeoutNanos();
             if (timeout > 0) {
-                poller.schedule(System.nanoTime() + timeout, this::close);
+                // cancelled at the close, so the wheel does not keep a closed connection for that long
+                io.netpoll.timer.Timeout bound = poller.schedule(System.nanoTime() + timeout, this::close);
+                addCloseCallback(c -> bound.cancel());
             }
         } finally {
             leaveCall(t);

@@ -85,7 +85,9 @@ class ShutdownCallbacksTest : FunSpec({
                 report.set(srv.loop.shutdown(Duration.ofSeconds(10)))
                 handlerDoneAtReturn.set(returned.get())
             }.apply { start() }
-            Thread.sleep(300) // before: shutdown had returned by now, the handler still running
+            // in its grace loop (it sleeps between scans); before: it had returned at once, the
+            // handler still running, and this timed out
+            awaitTrue("the shutdown waits for the handler") { stopper.state == Thread.State.TIMED_WAITING }
             hold.countDown()
             stopper.join(15_000)
             handlerDoneAtReturn.get() shouldBe true

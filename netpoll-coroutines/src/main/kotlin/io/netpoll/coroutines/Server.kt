@@ -39,6 +39,7 @@ import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.RejectedExecutionException
 import java.util.concurrent.TimeUnit
 import kotlin.time.Duration
+import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 import kotlin.time.TimeSource
 
@@ -370,7 +371,9 @@ public class NetpollServer internal constructor(
             // a handler cancelled before its dispatcher ran it (shutdown, or an executor that rejects)
             // never runs its body, nor the finally that closes the connection: close it here too
             launchHandler(fd, sc, own, CoroutineStart.DEFAULT).invokeOnCompletion { cause ->
-                conn.close()
+                // the body's finally closed it (after a normal return, once its bytes are sent) unless
+                // the job never ran it: only a job that ended with a cause may have skipped it
+                if (cause != null) conn.close()
                 // a dispatcher that refused the handler (an executor shut down, a full queue): the
                 // job is cancelled with the refusal as its cause; say so, or the connection vanishes
                 if (cause != null && !stopping && rejected(cause)) options.onError(sc, cause)
@@ -499,28 +502,34 @@ public class NetpollServer internal constructor(
         // every handler, taken before the idle ones are closed: those finish at once and would
         // otherwise be missing from the count (idle + drained + forced = handlers running now)
         val busy = handlers.children.filter { it !== caller }.toList()
-        var idle = 0
-        for (sc in openNow()) {
-            if (isIdle(sc)) {
-                idle++
-                sc.close()
-            }
-        }
+        val closedIdle = HashSet<SuspendConnection>()
         // handlers that start meanwhile (a connection accepted just before the stop, whose request was
-        // already read) are waited for too, within the same grace
+        // already read) are waited for too, within the same grace; a handler that comes back to an
+        // idle read is closed as idle on the next pass; a connection whose returned handler left bytes
+        // queued is waited for until they are sent
         val counted = HashSet<Job>(busy)
         val deadline = TimeSource.Monotonic.markNow() + grace
         var finished = false
+        var idle = 0 // idle at the first look; one that goes idle later was busy, and counts as drained
+        var firstLook = true
         while (true) {
+            for (sc in openNow()) {
+                if (sc !in closedIdle && isIdle(sc)) {
+                    closedIdle += sc
+                    if (firstLook) idle++
+                    sc.close()
+                }
+            }
+            firstLook = false
             val running = handlers.children.filter { it !== caller && it.isActive }.toList()
             counted += running
-            if (running.isEmpty()) {
+            if (running.isEmpty() && openNow().none { it.connection.isActive && !it.connection.sender().idle() }) {
                 finished = true
                 break
             }
             val left = -deadline.elapsedNow()
             if (!left.isPositive()) break
-            realTime { withTimeoutOrNull(left) { running.joinAll() } }
+            realTime { withTimeoutOrNull(minOf(left, GRACE_POLL)) { running.joinAll() } }
         }
         var forced = 0
         if (!finished) {
@@ -546,7 +555,10 @@ public class NetpollServer internal constructor(
      * virtual time would end the grace at once while handlers run on real threads). Only inside the
      * shutdown's NonCancellable block: coming back from another dispatcher is then never cancelled.
      */
-    private suspend fun <T> realTime(block: suspend CoroutineScope.() -> T): T = withContext(Dispatchers.IO, block)
+    private suspend fun <T> realTime(block: suspend CoroutineScope.() -> T): T =
+        // Unconfined has no clock of its own, so timeouts inside use the coroutines library's own
+        // timer thread; and it needs no thread (Dispatchers.IO's could all be taken by stuck handlers)
+        withContext(Dispatchers.Unconfined, block)
 
     /** The handler coroutine of this server that [job] is, or runs inside of; null if none. */
     @OptIn(ExperimentalCoroutinesApi::class)
@@ -574,6 +586,9 @@ public class NetpollServer internal constructor(
 
     private companion object {
         val DEFAULT_GRACE: Duration = 5.seconds
+
+        /** How often the grace looks again for handlers that went idle, started, or finished sending. */
+        val GRACE_POLL: Duration = 10.milliseconds
 
         /** How long a shutdown waits for cancelled handlers to end before it stops without them. */
         val STRAGGLERS: Duration = 1.seconds

@@ -31,12 +31,13 @@ class CoServerEndsTest : FunSpec({
         soTimeout = CoTestKit.WAIT_MS.toInt()
     }
 
-    test("a handler that returns right after a flush that left bytes queued (writeQueueLimit) has them all sent before the close") {
+    for (own in listOf(false, true)) test("a handler that returns right after a flush that left bytes queued (writeQueueLimit) has them all sent before the close (${if (own) "on Dispatchers.Default" else "on its poller"})") {
         coTest {
             val size = 16 shl 20 // far more than the kernel buffers on loopback
             val server = netpollServer {
                 listen("tcp", "127.0.0.1:0")
                 pollers = 1
+                if (own) dispatcher = Dispatchers.Default
                 writeQueueLimit = 64L shl 20 // more than the answer: the flush returns with what the kernel did not take
                 handle { conn ->
                     conn.readLine()
@@ -56,6 +57,38 @@ class CoServerEndsTest : FunSpec({
                 }
             } finally {
                 server.shutdown(2.seconds)
+            }
+        }
+    }
+
+    test("a handler busy when the shutdown starts that then goes back to an idle read is closed then, not waited for until the grace ends") {
+        coTest {
+            val working = CompletableDeferred<Unit>()
+            val server = netpollServer {
+                listen("tcp", "127.0.0.1:0")
+                pollers = 1
+                handle { conn ->
+                    while (true) {
+                        val line = conn.readLine() ?: break
+                        working.complete(Unit)
+                        kotlinx.coroutines.delay(300) // busy when the shutdown looks first
+                        conn.output.writeString("done $line\n")
+                        conn.flush()
+                    }
+                }
+            }
+            withContext(Dispatchers.IO) {
+                socketTo(server).use { s ->
+                    s.getOutputStream().write("a\n".toByteArray())
+                    working.await()
+                    val r = withTimeout(10.seconds) { server.shutdown(60.seconds) } // before: all 60 s, then forced
+                    r.forced() shouldBe 0
+                    r.drained() shouldBe 1
+                    r.closedIdle() shouldBe 0
+                    val inp = s.getInputStream().bufferedReader()
+                    inp.readLine() shouldBe "done a"
+                    inp.read() shouldBe -1
+                }
             }
         }
     }
