@@ -153,6 +153,10 @@ final class RequestRunner extends PassWord {
      * the failure), then give up the word, then log, where nothing thrown can undo the two.
      */
     private void failed(Throwable e) {
+        // a handler interrupted on a connection closed under it (a forced shutdown interrupts the
+        // pool threads of the connections it closes) ended as asked: no failure to report
+        boolean interruptedByClose = !conn.isActive()
+                && (e instanceof InterruptedException || e instanceof java.io.InterruptedIOException);
         try {
             // a read that met this connection's input error (the peer's reset) throws the closed error
             // caused by it: that error is the close's cause (as the close endOfInputError queued says),
@@ -164,7 +168,7 @@ final class RequestRunner extends PassWord {
             abandon();
         }
         try {
-            if (NetConnection.endedByPeerOrClose(e)) {
+            if (NetConnection.endedByPeerOrClose(e) || interruptedByClose) {
                 LOG.log(System.Logger.Level.DEBUG, () -> "handler met the end of " + conn + ": " + e);
             } else {
                 LOG.log(System.Logger.Level.WARNING, "handler failed on " + conn + "; closing it", e);
