@@ -67,6 +67,8 @@ public final class EventLoop {
     private volatile boolean shuttingDown;
     /** The thread running the first shutdown (null before): a callback it runs must not wait for it. */
     private volatile Thread stopper;
+    /** The thread running the callbacks a forced shutdown took off the pool (null before): the same. */
+    private volatile Thread leftOverRunner;
     /** The first shutdown's report, or its failure. */
     private final CompletableFuture<ShutdownReport> outcome = new CompletableFuture<>();
 
@@ -247,7 +249,7 @@ public final class EventLoop {
             throw new IllegalStateException("shutdown() would block a poller thread for the grace period;"
                     + " use shutdownAsync() from a handler");
         }
-        if (Thread.currentThread() == stopper) {
+        if (Thread.currentThread() == stopper || Thread.currentThread() == leftOverRunner) {
             throw new IllegalStateException("shutdown() from a callback the shutdown runs would wait for itself;"
                     + " use shutdownAsync()");
         }
@@ -385,11 +387,11 @@ public final class EventLoop {
      * interrupted, not inside the caller's stack, which may be a handler), and waits for them up to
      * {@link #LEFT_OVER_WAIT}: a callback that blocks longer finishes after the shutdown returns.
      */
-    private static void runLeftOver(List<Runnable> tasks) {
+    private void runLeftOver(List<Runnable> tasks) {
         if (tasks.isEmpty()) {
             return;
         }
-        Thread t = new Thread(() -> {
+        Runnable all = () -> {
             for (Runnable task : tasks) {
                 try {
                     task.run();
@@ -397,9 +399,18 @@ public final class EventLoop {
                     LOG.log(System.Logger.Level.ERROR, "a callback queued at the forced shutdown failed", e);
                 }
             }
-        }, "netpoll-shutdown-callbacks");
+        };
+        Thread t = new Thread(all, "netpoll-shutdown-callbacks");
         t.setDaemon(true);
-        t.start();
+        leftOverRunner = t;
+        try {
+            t.start();
+        } catch (Throwable e) {
+            // no thread for it (out of memory or threads): here, rather than never
+            leftOverRunner = null;
+            all.run();
+            return;
+        }
         boolean interrupted = false;
         long end = System.nanoTime() + LEFT_OVER_WAIT.toNanos();
         while (t.isAlive()) {

@@ -156,7 +156,8 @@ final class RequestRunner extends PassWord {
         // a handler interrupted on a connection closed under it (a forced shutdown interrupts the
         // pool threads of the connections it closes) ended as asked: no failure to report
         boolean interruptedByClose = !conn.isActive()
-                && (e instanceof InterruptedException || e instanceof java.io.InterruptedIOException);
+                && (e instanceof InterruptedException || e instanceof java.io.InterruptedIOException
+                        && !(e instanceof java.net.SocketTimeoutException));
         try {
             // a read that met this connection's input error (the peer's reset) throws the closed error
             // caused by it: that error is the close's cause (as the close endOfInputError queued says),

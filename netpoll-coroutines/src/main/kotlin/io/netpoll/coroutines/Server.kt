@@ -27,6 +27,7 @@ import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.TimeoutCancellationException
 import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.joinAll
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
@@ -265,6 +266,7 @@ public class NetpollServer internal constructor(
     private val inherited = scope.coroutineContext
         .minusKey(Job).minusKey(ContinuationInterceptor).minusKey(CoroutineName).minusKey(CoroutineExceptionHandler)
     private val live = ConcurrentHashMap.newKeySet<SuspendConnection>()
+    private val jobOf = ConcurrentHashMap<SuspendConnection, Job>()
     private lateinit var group: PollerGroup
     private lateinit var acceptPoller: Poller
     private val acceptors = mutableListOf<Acceptor>()
@@ -364,13 +366,16 @@ public class NetpollServer internal constructor(
         }
         val sc = SuspendConnection(conn)
         live += sc
-        conn.addCloseCallback { live -= sc }
+        conn.addCloseCallback {
+            live -= sc
+            jobOf.remove(sc)
+        }
         conn.start()
         val own = options.dispatcher
         if (own != null) {
             // a handler cancelled before its dispatcher ran it (shutdown, or an executor that rejects)
             // never runs its body, nor the finally that closes the connection: close it here too
-            launchHandler(fd, sc, own, CoroutineStart.DEFAULT).invokeOnCompletion { cause ->
+            launchHandler(fd, sc, own, CoroutineStart.DEFAULT).also { remember(sc, it) }.invokeOnCompletion { cause ->
                 // the body's finally closed it (after a normal return, once its bytes are sent) unless
                 // the job never ran it: only a job that ended with a cause may have skipped it
                 if (cause != null) conn.close()
@@ -387,9 +392,15 @@ public class NetpollServer internal constructor(
                 // shut down before its handler began: closed if it is idle; a request already read
                 // gets its handler, which the shutdown's grace waits for like the others
                 if (stopping && conn.inputLen() == 0) conn.close()
-                else conn.inRound { launchHandler(fd, sc, PollerDispatcher.of(poller), CoroutineStart.UNDISPATCHED) }
+                else conn.inRound { remember(sc, launchHandler(fd, sc, PollerDispatcher.of(poller), CoroutineStart.UNDISPATCHED)) }
             }
         }
+    }
+
+    /** Which handler serves [sc], while it is open (the shutdown's count needs it); dropped at its close. */
+    private fun remember(sc: SuspendConnection, job: Job) {
+        jobOf[sc] = job
+        if (!sc.connection.isActive) jobOf.remove(sc) // closed before this: its close callback has run or will find nothing
     }
 
     private fun launchHandler(fd: Int, sc: SuspendConnection, dispatcher: CoroutineDispatcher, start: CoroutineStart): Job {
@@ -503,6 +514,7 @@ public class NetpollServer internal constructor(
         // otherwise be missing from the count (idle + drained + forced = handlers running now)
         val busy = handlers.children.filter { it !== caller }.toList()
         val closedIdle = HashSet<SuspendConnection>()
+        val closedIdleJobs = HashSet<Job>() // their handlers end on their own: never forced
         // handlers that start meanwhile (a connection accepted just before the stop, whose request was
         // already read) are waited for too, within the same grace; a handler that comes back to an
         // idle read is closed as idle on the next pass; a connection whose returned handler left bytes
@@ -516,6 +528,7 @@ public class NetpollServer internal constructor(
             for (sc in openNow()) {
                 if (sc !in closedIdle && isIdle(sc)) {
                     closedIdle += sc
+                    jobOf[sc]?.let { closedIdleJobs += it }
                     if (firstLook) idle++
                     sc.close()
                 }
@@ -529,12 +542,17 @@ public class NetpollServer internal constructor(
             }
             val left = -deadline.elapsedNow()
             if (!left.isPositive()) break
-            realTime { withTimeoutOrNull(minOf(left, GRACE_POLL)) { running.joinAll() } }
+            // nothing to join (only bytes left to send): wait the poll time, never spin
+            realTime { if (running.isEmpty()) delay(minOf(left, GRACE_POLL)) else withTimeoutOrNull(minOf(left, GRACE_POLL)) { running.joinAll() } }
         }
         var forced = 0
         if (!finished) {
-            val late = handlers.children.filter { it !== caller && it.isActive }.toList()
-            forced = late.size
+            val late = handlers.children.filter { it !== caller && it.isActive && it !in closedIdleJobs }.toList()
+            // and connections whose handler returned with bytes the peer has not taken yet
+            val unsent = openNow().filter { it.connection.isActive && !it.connection.sender().idle() && jobOf[it] !in late }
+            forced = late.size + unsent.size
+            counted += late
+            unsent.forEach { sc -> jobOf[sc]?.let { counted += it } } // counted once: as forced, not drained
             late.forEach { it.cancel() }
             openNow().forEach { it.close() }
         }

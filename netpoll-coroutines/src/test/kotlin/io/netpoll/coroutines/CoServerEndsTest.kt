@@ -19,11 +19,19 @@ import java.net.InetSocketAddress
 import java.net.Socket
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.RejectedExecutionException
+import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 
 /** How a handler's end closes its connection, and a shutdown started from a handler's finally. */
 class CoServerEndsTest : FunSpec({
     timeout = 90_000L
+
+    /** A server on 127.0.0.1:0 with one poller, configured further by [configure]. */
+    fun CoroutineScope.onePollerServer(configure: NetpollServerBuilder.() -> Unit): NetpollServer = netpollServer {
+        listen("tcp", "127.0.0.1:0")
+        pollers = 1
+        configure()
+    }
 
     fun socketTo(server: NetpollServer, receiveBuffer: Int = 0): Socket = Socket().apply {
         if (receiveBuffer > 0) receiveBufferSize = receiveBuffer
@@ -34,9 +42,7 @@ class CoServerEndsTest : FunSpec({
     for (own in listOf(false, true)) test("a handler that returns right after a flush that left bytes queued (writeQueueLimit) has them all sent before the close (${if (own) "on Dispatchers.Default" else "on its poller"})") {
         coTest {
             val size = 16 shl 20 // far more than the kernel buffers on loopback
-            val server = netpollServer {
-                listen("tcp", "127.0.0.1:0")
-                pollers = 1
+            val server = onePollerServer {
                 if (own) dispatcher = Dispatchers.Default
                 writeQueueLimit = 64L shl 20 // more than the answer: the flush returns with what the kernel did not take
                 handle { conn ->
@@ -64,14 +70,12 @@ class CoServerEndsTest : FunSpec({
     test("a handler busy when the shutdown starts that then goes back to an idle read is closed then, not waited for until the grace ends") {
         coTest {
             val working = CompletableDeferred<Unit>()
-            val server = netpollServer {
-                listen("tcp", "127.0.0.1:0")
-                pollers = 1
+            val server = onePollerServer {
                 handle { conn ->
                     while (true) {
                         val line = conn.readLine() ?: break
                         working.complete(Unit)
-                        kotlinx.coroutines.delay(300) // busy when the shutdown looks first
+                        kotlinx.coroutines.delay(2000) // busy when the shutdown looks first, even on a slow machine
                         conn.output.writeString("done $line\n")
                         conn.flush()
                     }
@@ -93,14 +97,37 @@ class CoServerEndsTest : FunSpec({
         }
     }
 
+    test("a returned handler's bytes the peer never takes are waited for until the grace ends, then counted as forced") {
+        coTest {
+            val returned = CompletableDeferred<Unit>()
+            val server = onePollerServer {
+                writeQueueLimit = 64L shl 20
+                handle { conn ->
+                    conn.readLine()
+                    conn.output.writeBinary(ByteArray(16 shl 20))
+                    conn.flush() // returns at once, most of it queued
+                    returned.complete(Unit)
+                }
+            }
+            withContext(Dispatchers.IO) {
+                socketTo(server, receiveBuffer = 64 * 1024).use { s ->
+                    s.getOutputStream().write("go\n".toByteArray())
+                    returned.await() // and the peer reads nothing
+                    val r = withTimeout(10.seconds) { server.shutdown(500.milliseconds) }
+                    r.forced() shouldBe 1 // before: 0, and the bytes dropped as if it had drained
+                    r.drained() shouldBe 0
+                    r.closedIdle() shouldBe 0
+                }
+            }
+        }
+    }
+
     test("shutdown called in a handler's finally under withContext(NonCancellable) does not wait for that handler") {
         coTest {
             val report = CompletableDeferred<io.netpoll.ShutdownReport>()
             lateinit var server: NetpollServer
             val serverScope = CoroutineScope(Job()) // its own: a hang fails on the timeout below
-            server = serverScope.netpollServer {
-                listen("tcp", "127.0.0.1:0")
-                pollers = 1
+            server = serverScope.onePollerServer {
                 handle { conn ->
                     try {
                         conn.readLine()
@@ -127,9 +154,7 @@ class CoServerEndsTest : FunSpec({
         coTest {
             val rejecting = java.util.concurrent.Executors.newSingleThreadExecutor().also { it.shutdown() }
             val errors = ConcurrentLinkedQueue<Throwable>()
-            val server = netpollServer {
-                listen("tcp", "127.0.0.1:0")
-                pollers = 1
+            val server = onePollerServer {
                 dispatcher = rejecting.asCoroutineDispatcher()
                 onError = { _, e -> errors += e }
                 handle { }
