@@ -95,16 +95,8 @@ final class ConnStreams {
                 }
             } finally {
                 // once the bytes the flush left queued (a write-queue limit, the poller thread) are
-                // sent, as a socket's close lets the kernel send what it holds: closing now dropped them.
-                // Entered, so the connection's buffers and fd stay alive under it; closed: nothing to do
-                int t = c.enterCall();
-                if (t != NetConnection.NOT_ENTERED) {
-                    try {
-                        c.sender.closeWhenSent();
-                    } finally {
-                        c.leaveCall(t);
-                    }
-                }
+                // sent, as a socket's close lets the kernel send what it holds: closing now dropped them
+                c.closeWhenSent();
             }
         }
     }

@@ -4,10 +4,6 @@ package io.netpoll.error;
 public final class ConnectionRefusedException extends SyscallException {
     private static final long serialVersionUID = 1L;
 
-    public ConnectionRefusedException(String call, int errno, String errnoName, String description) {
-        super(call, errno, errnoName, description);
-    }
-
     public ConnectionRefusedException(String call, String address, int errno, String errnoName, String description) {
         super(call, address, errno, errnoName, description);
     }

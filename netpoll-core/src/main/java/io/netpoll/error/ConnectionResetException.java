@@ -4,10 +4,6 @@ package io.netpoll.error;
 public final class ConnectionResetException extends SyscallException {
     private static final long serialVersionUID = 1L;
 
-    public ConnectionResetException(String call, int errno, String errnoName, String description) {
-        super(call, errno, errnoName, description);
-    }
-
     public ConnectionResetException(String call, String address, int errno, String errnoName, String description) {
         super(call, address, errno, errnoName, description);
     }

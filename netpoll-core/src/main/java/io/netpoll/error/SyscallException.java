@@ -16,10 +16,6 @@ public sealed class SyscallException extends NetpollException
     private final String errnoName;
     private final String address;
 
-    public SyscallException(String call, int errno, String errnoName, String description) {
-        this(call, null, errno, errnoName, description);
-    }
-
     /** {@code address}: what the call was about ({@code "127.0.0.1:8080"}), or null. */
     public SyscallException(String call, String address, int errno, String errnoName, String description) {
         super(call + (address == null ? "" : " " + address) + ": " + description + " (" + errnoName + ")", null);

@@ -542,8 +542,11 @@ public class NetpollServer internal constructor(
             }
             val left = -deadline.elapsedNow()
             if (!left.isPositive()) break
-            // nothing to join (only bytes left to send): wait the poll time, never spin
-            realTime { if (running.isEmpty()) delay(minOf(left, GRACE_POLL)) else withTimeoutOrNull(minOf(left, GRACE_POLL)) { running.joinAll() } }
+            val poll = minOf(left, GRACE_POLL)
+            realTime {
+                // nothing to join (only bytes left to send): wait the poll time, never spin
+                if (running.isEmpty()) delay(poll) else withTimeoutOrNull(poll) { running.joinAll() }
+            }
         }
         var forced = 0
         if (!finished) {
