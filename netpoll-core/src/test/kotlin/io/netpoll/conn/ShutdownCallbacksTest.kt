@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicInteger
 import java.util.concurrent.atomic.AtomicReference
 
-/** What a shutdown owes the callbacks: every one runs, in order, and the grace covers every running handler. */
+/** What a shutdown owes the callbacks (every one runs, in order; the grace covers every running handler), and closeWhenSent's bound. */
 class ShutdownCallbacksTest : FunSpec({
     test("a forced shutdown of the loop's own pool still runs every onDisconnect queued behind the busy handlers") {
         val threads = io.netpoll.HandlerExecutors.defaultPoolSize()
@@ -147,6 +147,31 @@ class ShutdownCallbacksTest : FunSpec({
             }
         } finally {
             if (srv.report == null) srv.stop()
+        }
+    }
+
+    test("closeWhenSent on a connection whose peer never reads closes it once the write timeout has passed") {
+        val disconnected = CountDownLatch(1)
+        val srv = server(Exec.POOL) {
+            writeTimeout(Duration.ofMillis(200))
+            writeQueueLimit(64L shl 20)
+            onRequest { c ->
+                c.reader().skip(c.reader().len())
+                c.reader().release()
+                c.writer().writeBinary(ByteArray(16 shl 20))
+                c.writer().flush() // returns at once, most of it queued
+                (c as NetConnection).closeWhenSent()
+            }
+            onDisconnect { disconnected.countDown() }
+        }
+        try {
+            peer(srv.port) { receiveBufferSize = 64 * 1024 }.use { p ->
+                p.getOutputStream().write(1) // and reads nothing
+                // without the bound the queued bytes would hold it open for as long as the peer lives
+                disconnected.await(10, TimeUnit.SECONDS) shouldBe true
+            }
+        } finally {
+            srv.stop()
         }
     }
 })
