@@ -41,6 +41,18 @@ final class Chunk {
     final BufferPool pool;
     /** See the class comment. */
     private volatile int refs = 1;
+    /**
+     * The view that {@link Reader#next}/{@link Reader#peek} re-point instead of making a new one
+     * ({@link Views}), made at the first such call, and the buffer it is lent to: null, or the buffer
+     * whose reader handed it out since that buffer's last release() (the view is still the caller's
+     * then). Set (and the view re-pointed) only by the reader of a buffer that holds this chunk alone
+     * ({@link #refs} == 1): nobody else can then retain or release it, and every earlier holder let
+     * go with a release of refs after its last touch. Cleared by the buffer named, at its release()
+     * or when it lets go of the chunk ({@code NodeChain.endLoan}), and when the chunk goes back to its
+     * pool, so a pooled chunk keeps no buffer reachable.
+     */
+    ByteBuffer view;
+    NodeChain lentBy;
 
     Chunk(ByteBuffer buf, int sizeClass, BufferPool pool) {
         this.buf = buf;
@@ -66,12 +78,14 @@ final class Chunk {
 
     void release() {
         if ((int) REFS.getAcquire(this) == 1) {
+            lentBy = null;
             REFS.setRelease(this, 0);
             pool.recycle(this);
             return;
         }
         int r = (int) REFS.getAndAdd(this, -1) - 1;
         if (r == 0) {
+            lentBy = null; // the last holder: nobody else touches the chunk now
             pool.recycle(this);
         } else if (r < 0) {
             throw new IllegalStateException("chunk released twice");

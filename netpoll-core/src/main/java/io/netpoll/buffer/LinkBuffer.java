@@ -23,7 +23,10 @@ import java.nio.charset.StandardCharsets;
  * for the writer's next node, so steady traffic allocates no node objects either. When
  * {@link #append} adopts a slice's nodes instead, the writer's kept object goes to a small per-thread
  * cache that {@link #slice} draws on: slicing a connection's input and appending the slices to
- * another's output (a proxy, an echo) allocates at most the slice's own object.
+ * another's output (a proxy, an echo) allocates at most the slice's own object. The
+ * {@code ByteBuffer} views that {@link #next} and {@link #peek} return are re-pointed after
+ * {@link #release()} instead of made anew (one per chunk, see {@link Reader}), so frame parsing
+ * allocates no view either.
  *
  * <p><b>Threads.</b> One reader thread and one writer thread may use a buffer at the same time.
  * They meet only at {@link #len()} (the difference of two counters, each with a single writing
@@ -60,7 +63,7 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
         }
         Node c = current();
         if (c.readable() >= n) {
-            ByteBuffer view = c.chunk.buf.slice(c.read, n);
+            ByteBuffer view = view(c, n);
             c.read += n;
             consumed(n);
             return view;
@@ -78,7 +81,7 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
         }
         Node c = current();
         if (c.readable() >= n) {
-            return c.chunk.buf.slice(c.read, n);
+            return view(c, n);
         }
         return assemble(n);
     }
@@ -576,6 +579,7 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
         }
         for (Node nd = first; nd != null; ) {
             Node next = nd == last ? null : nd.next();
+            other.endLoan(nd.chunk); // other's views end with this call (see append)
             if (nd.readable() > 0) {
                 nd.moveOut();
                 link(nd);

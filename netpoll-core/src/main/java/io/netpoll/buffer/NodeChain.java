@@ -194,6 +194,27 @@ abstract sealed class NodeChain permits LinkBuffer {
         readNode = c;
     }
 
+    /**
+     * A view of the {@code n} readable bytes at {@code c}'s read index (they are there): position 0,
+     * limit n, valid until release(). When this buffer holds the chunk alone, the chunk's reusable
+     * view ({@link Chunk#view}) re-pointed, unless this buffer lent it since its last release;
+     * otherwise a new view.
+     */
+    final ByteBuffer view(Node c, int n) {
+        Chunk k = c.chunk;
+        if (!Views.ENABLED || k.refs() != 1 || k.lentBy == this) {
+            return k.buf.slice(c.read, n);
+        }
+        k.lentBy = this;
+        ByteBuffer v = k.view;
+        if (v != null) {
+            return Views.repoint(v, k.address + c.read, n);
+        }
+        v = k.buf.slice(c.read, n);
+        k.view = v;
+        return v;
+    }
+
     /** Keeps {@code s} (an assembled view's scratch memory) until the next release() or close(). */
     final void holdScratch(Chunk s) {
         int i = 0;
@@ -232,6 +253,9 @@ abstract sealed class NodeChain permits LinkBuffer {
         }
         cur = readerLen() > 0 ? current() : settle(cur);
         freeBefore(n, cur);
+        // views are lent from the read node only, which never moves back: the nodes before cur are
+        // freed (free() ends their loans), and cur's loan ends here
+        endLoan(cur.chunk);
         // readNode too: a freed node is reused by the writer (see spare), so nothing may point at one
         head = cur;
         readNode = cur;
@@ -276,9 +300,21 @@ abstract sealed class NodeChain permits LinkBuffer {
      * chunk of a node with no room left, which a freed node is (consumed up to {@code cap}, or sealed).
      */
     private void free(Node n) {
+        endLoan(n.chunk);
         n.chunk.release();
         n.chunk = null;
         SPARE.setRelease(this, n);
+    }
+
+    /**
+     * This buffer's views of {@code k} are no longer the caller's: {@link Chunk#lentBy} no longer
+     * names this buffer. Only the buffer named writes the field outside sole holding, and only to
+     * clear it, before it lets go of the chunk.
+     */
+    final void endLoan(Chunk k) {
+        if (k.lentBy == this) {
+            k.lentBy = null;
+        }
     }
 
     /** With nothing readable: step past consumed sealed nodes that have a successor. */
@@ -535,6 +571,7 @@ abstract sealed class NodeChain permits LinkBuffer {
         Node n = head;
         while (n != null && n != Node.TOMBSTONE) {
             Node next = n.next();
+            endLoan(n.chunk);
             n.chunk.release();
             n = next;
         }

@@ -33,7 +33,9 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li>LinkBuffer: peekInt(0) for the length (no allocation), then next(n) (a contiguous view: zero-copy inside a
  *       node, assembled into scratch memory when the frame spans nodes) or slice(n) (always
- *       zero-copy, a chain sharing the nodes), release() after each frame.</li>
+ *       zero-copy, a chain sharing the nodes), release() after each frame. Over the nodes of the
+ *       64 KiB reads ({@code linkBufferNext}, {@code linkBufferSlice}), and over one contiguous node
+ *       ({@code linkBufferNextContiguous}), the layout {@code nettyPooledDirect} gets.</li>
  *   <li>Netty: getInt at the reader index, then readRetainedSlice(n), released after use; over one
  *       contiguous pooled direct buffer (a merging cumulator) and over a CompositeByteBuf of 64 KiB
  *       components (a composite cumulator). As {@code ByteToMessageDecoder.channelRead} does, the
@@ -82,6 +84,41 @@ public class FrameParseBenchmark {
                 buf.flush();
             }
             buf.seal(); // as after a kernel read: release() frees the last node once consumed
+        }
+
+        @TearDown
+        public void close() {
+            buf.close();
+            BufferLeaks.check("LinkBuffer", pool);
+        }
+    }
+
+    /**
+     * The frames in one contiguous node, as {@link NettyContiguous} has them in one contiguous buffer:
+     * the layout a merging cumulator builds, its copy outside the timed part for both. The node
+     * references direct memory this state owns and refills before each invocation
+     * ({@code writeDirect}, LinkBuffer's call for large caller memory), as Netty's arena hands out
+     * memory it owns; the parse consumes and releases it all, so each fill starts on an empty buffer.
+     */
+    @State(Scope.Thread)
+    public static class LinkContiguous {
+        final BufferPool pool = new BufferPool(64L << 20);
+        final LinkBuffer buf = new LinkBuffer(pool);
+        ByteBuffer memory;
+
+        @Setup(Level.Invocation)
+        public void fill(Frames f) {
+            if (buf.len() != 0) {
+                throw new IllegalStateException("the last parse left " + buf.len() + " bytes");
+            }
+            if (memory == null) {
+                memory = ByteBuffer.allocateDirect(f.wire.length);
+            }
+            for (int off = 0; off < f.wire.length; off += READ) {
+                memory.put(off, f.wire, off, Math.min(READ, f.wire.length - off));
+            }
+            buf.writeDirect(memory.duplicate());
+            buf.seal();
         }
 
         @TearDown
@@ -158,6 +195,13 @@ public class FrameParseBenchmark {
     @Benchmark
     @OperationsPerInvocation(FRAMES)
     public void linkBufferNext(Link s, Blackhole bh) throws IOException {
+        splitNext(s.buf, bh);
+    }
+
+    /** next(n) over one contiguous node: the layout {@link #nettyPooledDirect} parses. */
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public void linkBufferNextContiguous(LinkContiguous s, Blackhole bh) throws IOException {
         splitNext(s.buf, bh);
     }
 
