@@ -17,7 +17,7 @@ import java.time.Instant;
  *     .onRequest(conn -> {                        // runs while unread input remains
  *         Reader in = conn.reader();
  *         if (in.len() < 4) return;               // not a whole header yet: called again on more input
- *         int n = in.peek(4).getInt(0);
+ *         int n = in.peekInt(0);                  // the length, without consuming it
  *         if (in.len() < 4 + n) return;
  *         ByteBuffer frame = in.next(4 + n);      // zero-copy view, valid until release()
  *         conn.writer().writeBuffer(frame);
@@ -146,6 +146,7 @@ public interface Connection extends AutoCloseable {
      * A blocking {@link InputStream} over {@link #reader()}; {@code read} returns -1 at EOF (the peer's
      * FIN). After a peer's reset it returns the bytes that came before it, then throws
      * {@link io.netpoll.error.ConnectionClosedException} caused by the reset, as a socket's stream does.
+     * Each {@code read} releases the reader, so views from {@code reader().next/peek} end there.
      */
     InputStream inputStream();
 

@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p><b>Safety.</b> A chunk's memory is a direct {@link ByteBuffer}; every view handed out by a
  * reader keeps it reachable, so memory is never returned to the OS while a view of it exists (a
- * view used after {@code release()} may read reused bytes, never freed memory). With
+ * view used after {@code release()} may read reused bytes, never freed memory; a view re-pointed
+ * by its buffer stays inside its own chunk, see {@link Reader}). With
  * {@code -Dnetpoll.buffer.poison=true} every chunk is overwritten with {@code 0xDE} when it is
  * freed, so a use after release shows up as garbage in tests.
  *

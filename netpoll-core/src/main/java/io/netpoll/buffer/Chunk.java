@@ -43,16 +43,28 @@ final class Chunk {
     private volatile int refs = 1;
     /**
      * The view that {@link Reader#next}/{@link Reader#peek} re-point instead of making a new one
-     * ({@link Views}), made at the first such call, and the buffer it is lent to: null, or the buffer
-     * whose reader handed it out since that buffer's last release() (the view is still the caller's
-     * then). Set (and the view re-pointed) only by the reader of a buffer that holds this chunk alone
-     * ({@link #refs} == 1): nobody else can then retain or release it, and every earlier holder let
-     * go with a release of refs after its last touch. Cleared by the buffer named, at its release()
-     * or when it lets go of the chunk ({@code NodeChain.endLoan}), and when the chunk goes back to its
-     * pool, so a pooled chunk keeps no buffer reachable.
+     * ({@link Views}); the one buffer that may re-point it ({@link #viewOwner}); and whether that
+     * buffer handed it out since its last release() ({@link #viewLent}: the view is still its
+     * caller's then). States: no view (view and owner null); owned and free; owned and lent.
+     * <ul>
+     *   <li>Only the reader of a buffer that holds this chunk alone ({@link #refs} == 1) makes a view
+     *       or re-points one: nobody else can then retain or release the chunk, and every earlier
+     *       holder let go with a release of refs after its last touch (the pool's hand-off orders a
+     *       recycled chunk's next owner the same way). A sole holder that is not the owner makes a new
+     *       view and becomes the owner; the old object, which the other buffer's caller may still
+     *       hold, is never touched again. So a view object only ever moves inside one buffer, and a
+     *       closed buffer's views never move.</li>
+     *   <li>free → lent by the owner's {@code next}/{@code peek}; lent → free by the owner's
+     *       release(), or when it lets go of the chunk ({@code NodeChain.endLoan}), while it still
+     *       holds it (another holder never writes these fields while it is not alone).</li>
+     *   <li>{@link NodeChain#close} drops the view and the owner of the chunks it held, so the pool
+     *       keeps no closed buffer reachable through them. A chunk in the pool keeps its owner and
+     *       view otherwise: the same buffer getting it back re-points the view again.</li>
+     * </ul>
      */
     ByteBuffer view;
-    NodeChain lentBy;
+    NodeChain viewOwner;
+    boolean viewLent;
 
     Chunk(ByteBuffer buf, int sizeClass, BufferPool pool) {
         this.buf = buf;
@@ -78,14 +90,12 @@ final class Chunk {
 
     void release() {
         if ((int) REFS.getAcquire(this) == 1) {
-            lentBy = null;
             REFS.setRelease(this, 0);
             pool.recycle(this);
             return;
         }
         int r = (int) REFS.getAndAdd(this, -1) - 1;
         if (r == 0) {
-            lentBy = null; // the last holder: nobody else touches the chunk now
             pool.recycle(this);
         } else if (r < 0) {
             throw new IllegalStateException("chunk released twice");

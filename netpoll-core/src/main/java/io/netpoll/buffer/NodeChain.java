@@ -196,22 +196,26 @@ abstract sealed class NodeChain permits LinkBuffer {
 
     /**
      * A view of the {@code n} readable bytes at {@code c}'s read index (they are there): position 0,
-     * limit n, valid until release(). When this buffer holds the chunk alone, the chunk's reusable
-     * view ({@link Chunk#view}) re-pointed, unless this buffer lent it since its last release;
-     * otherwise a new view.
+     * limit n, valid until release(). When this buffer holds the chunk alone: the chunk's view
+     * re-pointed if this buffer owns it and has not lent it since its last release, else a new view
+     * that becomes the chunk's, owned by this buffer (see {@link Chunk#view}). Otherwise a new view.
      */
     final ByteBuffer view(Node c, int n) {
         Chunk k = c.chunk;
-        if (!Views.ENABLED || k.refs() != 1 || k.lentBy == this) {
+        if (!Views.ENABLED || k.refs() != 1) {
             return k.buf.slice(c.read, n);
         }
-        k.lentBy = this;
-        ByteBuffer v = k.view;
-        if (v != null) {
-            return Views.repoint(v, k.address + c.read, n);
+        if (k.viewOwner == this) {
+            if (k.viewLent) {
+                return k.buf.slice(c.read, n);
+            }
+            k.viewLent = true;
+            return Views.repoint(k.view, k.address + c.read, n);
         }
-        v = k.buf.slice(c.read, n);
+        ByteBuffer v = k.buf.slice(c.read, n);
         k.view = v;
+        k.viewOwner = this;
+        k.viewLent = true;
         return v;
     }
 
@@ -306,14 +310,10 @@ abstract sealed class NodeChain permits LinkBuffer {
         SPARE.setRelease(this, n);
     }
 
-    /**
-     * This buffer's views of {@code k} are no longer the caller's: {@link Chunk#lentBy} no longer
-     * names this buffer. Only the buffer named writes the field outside sole holding, and only to
-     * clear it, before it lets go of the chunk.
-     */
+    /** This buffer's view of {@code k}, if it owns it, is no longer its caller's (see {@link Chunk#view}). */
     final void endLoan(Chunk k) {
-        if (k.lentBy == this) {
-            k.lentBy = null;
+        if (k.viewOwner == this) {
+            k.viewLent = false;
         }
     }
 
@@ -571,8 +571,13 @@ abstract sealed class NodeChain permits LinkBuffer {
         Node n = head;
         while (n != null && n != Node.TOMBSTONE) {
             Node next = n.next();
-            endLoan(n.chunk);
-            n.chunk.release();
+            Chunk k = n.chunk;
+            if (k.viewOwner == this) {
+                k.view = null;
+                k.viewOwner = null;
+                k.viewLent = false;
+            }
+            k.release();
             n = next;
         }
         head = readNode = tail = flushNode = null;

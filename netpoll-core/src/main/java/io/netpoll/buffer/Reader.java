@@ -11,14 +11,17 @@ import java.nio.charset.Charset;
  * into the buffer's off-heap memory (big-endian, position 0, limit n). A view is valid until the
  * next {@link #release()}; after that its bytes may be reused by another buffer. A view that would
  * span two internal nodes is assembled into pooled scratch memory, which {@code release()} frees too.
- * After {@code release()} the view <em>object</em> may also be handed out again, by a later
- * {@code next} or {@code peek}, pointing at other bytes: a buffer re-points the views it handed out
- * before instead of allocating new ones, so that parsing frames allocates nothing. Views that are
- * valid at the same time are always distinct objects, and a re-pointed view is shaped as a new one
- * (position 0, limit and capacity n, no mark, big-endian), whatever its last user did to it. Keep
- * neither the bytes nor the object past {@code release()}: copy what must outlive it
- * ({@link #readBinary}). With {@code -Dnetpoll.buffer.poison=true} (a debug switch) views are never
- * reused, so a view used after its release reads the poison bytes.
+ * After {@code release()} the view <em>object</em> may also be handed out again by a later
+ * {@code next} or {@code peek} of the same buffer, pointing at other bytes: a buffer re-points the
+ * views it handed out before instead of allocating new ones, so that parsing frames allocates nothing
+ * (the first view per chunk after each release is re-pointed; more views before the same release are
+ * new objects). Views that are valid at the same time are always distinct objects; a re-pointed view
+ * is shaped as a new one (position 0, limit and capacity n, no mark, big-endian), whatever its last
+ * user did to it; and a view never changes once its buffer is closed, nor through another buffer.
+ * Keep neither the bytes nor the object past {@code release()}: copy what must outlive it
+ * ({@link #readBinary}). With {@code -Dnetpoll.buffer.poison=true} (a debug switch) or
+ * {@code -Dnetpoll.buffer.reuseViews=false} views are never reused, so a view used after its release
+ * reads the poison bytes. Reuse needs JDK 17 to 20 (from JDK 21 on a buffer's capacity is final).
  * Reading methods that return Java values ({@link #readBinary}, {@link #readString}, {@link #readInt}
  * ...) copy and stay valid forever.
  *

@@ -18,9 +18,12 @@ import java.nio.ByteOrder;
  *   <li>A view is re-pointed only inside the chunk it was made from, so the memory it keeps
  *       reachable (its attachment, the chunk's own buffer) is the memory it points into, and the view
  *       dies with the chunk: a view used after release() reads stale bytes, never freed memory.</li>
- *   <li>Only a buffer that holds the chunk alone re-points its view, and not while the view is lent
- *       to its caller (from the call that handed it out to that buffer's next release()): two views
- *       that are valid at once are never one object.</li>
+ *   <li>A view object belongs to one buffer, the one that made it, and only that buffer's reader
+ *       re-points it: only while the buffer holds the chunk alone, and not while the view is lent to
+ *       its caller (from the call that handed it out to the buffer's next release()). Two views that
+ *       are valid at once are never one object, and a view never changes under a caller of another
+ *       buffer, or of a buffer that was closed (a connection closed under a handler that still holds
+ *       a view).</li>
  *   <li>The address and capacity always describe bytes inside the chunk, so a view's capacity never
  *       reaches past them.</li>
  * </ul>
@@ -29,7 +32,8 @@ import java.nio.ByteOrder;
  * ({@code -Dnetpoll.buffer.poison=true}, so that a view used after release() reads the poison, not
  * the next frame); {@code -Dnetpoll.buffer.reuseViews=false}; the JDK is 24 or newer (it warns about
  * {@code sun.misc.Unsafe}'s memory methods) or has no such class; the fields are not found, or the
- * capacity is final; or the self-test below fails.
+ * capacity is final (it is from JDK 21 on, so views are reused on JDK 17 to 20); or the self-test
+ * below fails.
  */
 final class Views {
     /** Whether views are reused (see the class comment). */

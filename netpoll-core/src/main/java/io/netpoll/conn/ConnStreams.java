@@ -11,7 +11,11 @@ final class ConnStreams {
     private ConnStreams() {
     }
 
-    /** Reads block until at least one byte is there; -1 at EOF; closing the stream closes the connection. */
+    /**
+     * Reads block until at least one byte is there; -1 at EOF; closing the stream closes the
+     * connection. Each read releases the connection's reader ({@code release()}), so views taken
+     * from it with {@code next}/{@code peek} end at the next stream read: use one or the other.
+     */
     static final class In extends InputStream {
         private final NetConnection c;
 
