@@ -29,9 +29,10 @@ import java.util.concurrent.atomic.LongAdder;
  * back at the second tick after its last use, and its chunks are dropped two ticks later).
  *
  * <p><b>Safety.</b> A chunk's memory is a direct {@link ByteBuffer}; every view handed out by a
- * reader keeps it reachable, so memory is never returned to the OS while a view of it exists (a
- * view used after {@code release()} may read reused bytes, never freed memory; a view re-pointed
- * by its buffer stays inside its own chunk, see {@link Reader}). With
+ * reader keeps it reachable, so memory is never returned to the OS while a view of it exists. A view
+ * used after {@code release()} is a bug in the caller: views are re-pointed flyweights (see
+ * {@link Reader}), and only with {@code -Dnetpoll.buffer.reuseViews=false} does a stale view read
+ * nothing but reused bytes of its own chunk. With
  * {@code -Dnetpoll.buffer.poison=true} every chunk is overwritten with {@code 0xDE} when it is
  * freed, so a use after release shows up as garbage in tests.
  *

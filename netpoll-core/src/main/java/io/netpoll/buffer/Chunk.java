@@ -57,9 +57,11 @@ final class Chunk {
      *   <li>free → lent by the owner's {@code next}/{@code peek}; lent → free by the owner's
      *       release(), or when it lets go of the chunk ({@code NodeChain.endLoan}), while it still
      *       holds it (another holder never writes these fields while it is not alone).</li>
-     *   <li>{@link NodeChain#close} drops the view and the owner of the chunks it held, so the pool
-     *       keeps no closed buffer reachable through them. A chunk in the pool keeps its owner and
-     *       view otherwise: the same buffer getting it back re-points the view again.</li>
+     *   <li>A chunk in the pool keeps its owner and view, so that the same buffer getting it back
+     *       re-points the view again; a buffer's writer that gets a chunk some other buffer left its
+     *       view on drops both ({@code NodeChain.claim}), and {@link NodeChain#close} drops them from
+     *       the chunks it held. So a chunk keeps another buffer reachable only while it waits in the
+     *       pool, which drops idle chunks within seconds.</li>
      * </ul>
      */
     ByteBuffer view;

@@ -345,6 +345,7 @@ public final class LinkBuffer extends NodeChain implements Reader, Writer, AutoC
             return t;
         }
         Chunk c = pool.allocate(Math.max(n, DEFAULT_NODE_SIZE));
+        claim(c);
         Node nd = newNode(c, 0, 0, c.capacity(), false);
         link(nd);
         return nd;

@@ -310,6 +310,20 @@ abstract sealed class NodeChain permits LinkBuffer {
         SPARE.setRelease(this, n);
     }
 
+    /**
+     * Writer: {@code k} comes fresh from the pool into this buffer. A view some other buffer left on
+     * it (see {@link Chunk#view}) is dropped here, so a chunk in use keeps no other buffer reachable;
+     * this buffer's own is kept, to be re-pointed again. Nobody else holds the chunk, and this
+     * buffer's reader sees it only once it is linked.
+     */
+    final void claim(Chunk k) {
+        if (k.viewOwner != this && k.viewOwner != null) {
+            k.view = null;
+            k.viewOwner = null;
+            k.viewLent = false;
+        }
+    }
+
     /** This buffer's view of {@code k}, if it owns it, is no longer its caller's (see {@link Chunk#view}). */
     final void endLoan(Chunk k) {
         if (k.viewOwner == this) {
@@ -483,6 +497,7 @@ abstract sealed class NodeChain permits LinkBuffer {
         for (int i = 0, count = b == null ? 0 : b.count(); i < count; i++) {
             Chunk c = b.take(i);
             if (left > 0) {
+                claim(c);
                 int k = Math.min(left, c.capacity());
                 link(newNode(c, 0, k, c.capacity(), false));
                 unflushed += k;

@@ -18,10 +18,16 @@ import java.nio.charset.Charset;
  * new objects). Views that are valid at the same time are always distinct objects; a re-pointed view
  * is shaped as a new one (position 0, limit and capacity n, no mark, big-endian), whatever its last
  * user did to it; and a view never changes once its buffer is closed, nor through another buffer.
- * Keep neither the bytes nor the object past {@code release()}: copy what must outlive it
- * ({@link #readBinary}). With {@code -Dnetpoll.buffer.poison=true} (a debug switch) or
- * {@code -Dnetpoll.buffer.reuseViews=false} views are never reused, so a view used after its release
- * reads the poison bytes. Reuse needs JDK 17 to 20 (from JDK 21 on a buffer's capacity is final).
+ * So a view is a flyweight: keep neither its bytes nor the object past {@code release()}, and copy
+ * what must outlive it ({@link #readBinary}). A view used after its release shows the bytes of a
+ * later read on the reader's thread; on another thread, racing the reader, it may even touch memory
+ * outside the buffer's (as a released, recycled Netty {@code ByteBuf} may). Hand a view to another
+ * thread only if that thread is done with it before {@code release()}. With
+ * {@code -Dnetpoll.buffer.reuseViews=false} every view is a new object that never changes (a view used
+ * after its release then reads stale bytes of its own memory, never anything else); with the debug
+ * switch {@code -Dnetpoll.buffer.poison=true} views are not reused either and freed memory is
+ * overwritten, so a use after release shows up in tests as poison bytes. Reuse needs JDK 17 to 20
+ * (from JDK 21 on a buffer's capacity is final).
  * Reading methods that return Java values ({@link #readBinary}, {@link #readString}, {@link #readInt}
  * ...) copy and stay valid forever.
  *

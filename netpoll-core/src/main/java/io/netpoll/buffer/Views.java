@@ -17,7 +17,7 @@ import java.nio.ByteOrder;
  * <ul>
  *   <li>A view is re-pointed only inside the chunk it was made from, so the memory it keeps
  *       reachable (its attachment, the chunk's own buffer) is the memory it points into, and the view
- *       dies with the chunk: a view used after release() reads stale bytes, never freed memory.</li>
+ *       dies with the chunk.</li>
  *   <li>A view object belongs to one buffer, the one that made it, and only that buffer's reader
  *       re-points it: only while the buffer holds the chunk alone, and not while the view is lent to
  *       its caller (from the call that handed it out to the buffer's next release()). Two views that
@@ -27,6 +27,12 @@ import java.nio.ByteOrder;
  *   <li>The address and capacity always describe bytes inside the chunk, so a view's capacity never
  *       reaches past them.</li>
  * </ul>
+ *
+ * <p>The price is the one every flyweight has: a view used after its release() is no longer stable.
+ * On the reader's thread it shows the bytes of a later read. On another thread, racing the reader's
+ * re-pointing, it may see the new address with the old limit, and so touch memory outside the chunk.
+ * Both are bugs in the caller (the view ended at release()); the {@link Reader} contract says so, and
+ * the debug poisoning, which turns reuse off, makes such a use read poison in tests.
  *
  * <p>{@link #ENABLED} is false, and every view is a new object, when: the debug poisoning is on
  * ({@code -Dnetpoll.buffer.poison=true}, so that a view used after release() reads the poison, not

@@ -160,12 +160,15 @@ class LinkBufferViewReuseTest : FunSpec({
             val b1 = LinkBuffer(pool)
             b1.writeBinary(seqBytes(8, 300))
             b1.seal()
+            val k = b1.head.chunk
             val v = b1.next(300)
             b1.release() // the chunk goes back to the pool
             val b2 = LinkBuffer(pool)
             val more = seqBytes(9, 100)
             b2.writeBinary(more) // the same pool, the same thread: the same chunk again
             b2.flush()
+            b2.head.chunk shouldBeSameInstanceAs k
+            k.viewOwner shouldBe null // b2's writer dropped b1's view: the chunk keeps b1 reachable no more
             val w = b2.next(100)
             w shouldNotBeSameInstanceAs v
             w.shouldHold(more)
@@ -173,6 +176,27 @@ class LinkBufferViewReuseTest : FunSpec({
             v.limit() shouldBe 300
             b2.shouldFreeEverything(pool)
             b1.close()
+        }
+    }
+
+    test("a buffer appended to another leaves its view behind: the receiver makes its own, and the view the appended buffer lent keeps its shape") {
+        withPool { pool ->
+            val data = seqBytes(11, 200)
+            val other = published(pool, data)
+            val v = other.peek(50) // other holds the chunk alone: the chunk's view, other's
+            val dst = LinkBuffer(pool)
+            dst.append(other) // adopts other's node as it is (and releases other)
+            dst.flush()
+            val w = dst.next(200)
+            w shouldNotBeSameInstanceAs v
+            w.shouldHold(data, "receiver's view")
+            v.capacity() shouldBe 50
+            v.limit() shouldBe 50
+            dst.release()
+            val x = dst.peek(0)
+            x.limit() shouldBe 0
+            dst.shouldFreeEverything(pool)
+            other.close()
         }
     }
 
