@@ -18,7 +18,7 @@ import java.lang.invoke.VarHandle;
  *   <li>{@link #cap}, {@link #chunk}, {@link #readOnly}: set before the node is linked and never
  *       changed after (until the node is freed and reused), so the reader may read them too.</li>
  *   <li>{@link #end}: written by the writer at flush, before it publishes the buffer's length
- *       (a volatile store); read by the reader after it reads that length, and never trusted beyond
+ *       (a release store); read by the reader after it reads that length, and never trusted beyond
  *       it.</li>
  *   <li>{@link #sealed}: false while the writer may still raise {@code end}; set once (release
  *       store) by the writer; the reader frees or steps past a node only when it is sealed, and judges

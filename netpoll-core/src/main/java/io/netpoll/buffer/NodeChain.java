@@ -37,11 +37,13 @@ abstract sealed class NodeChain permits LinkBuffer {
     final BufferPool pool;
 
     /**
-     * Bytes published since creation. Written by the writer only, at flush, with a volatile store, so
-     * that a flush and the writer's next volatile read are not reordered: the connection's send
-     * handshake needs that (the writer flushes, then reads the send state; the reader stores the send
-     * state, then reads {@link #len()}). {@link #CLOSED} once closed, so the check every call makes
-     * for that is the same load as the length's.
+     * Bytes published since creation. Written by the writer only, at flush, with a release store: a
+     * reader that reads it with an acquire sees every byte it counts. A release store may still be
+     * reordered with the writer's next volatile read; a caller whose handshake needs that order (the
+     * connection's: its writer publishes, then reads a state word that the other side stores before
+     * reading {@link #len()}) adds a full fence after the flush ({@code Sender.publish},
+     * {@code ConnReadSide} after {@code bookAck}). {@link #CLOSED} once closed, so the check every
+     * call makes for that is the same load as the length's.
      */
     long written;
     /**
@@ -433,7 +435,7 @@ abstract sealed class NodeChain permits LinkBuffer {
         }
         flushNode = t;
         unflushed = 0;
-        WRITTEN.setVolatile(this, written + delta);
+        WRITTEN.setRelease(this, written + delta); // see written: no fence here
     }
 
     /**
