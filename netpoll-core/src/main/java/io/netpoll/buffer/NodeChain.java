@@ -41,9 +41,9 @@ abstract sealed class NodeChain permits LinkBuffer {
      * reader that reads it with an acquire sees every byte it counts. A release store may still be
      * reordered with the writer's next volatile read; a caller whose handshake needs that order (the
      * connection's: its writer publishes, then reads a state word that the other side stores before
-     * reading {@link #len()}) adds a full fence after the flush ({@code Sender.publish},
-     * {@code ConnReadSide} after {@code bookAck}). {@link #CLOSED} once closed, so the check every
-     * call makes for that is the same load as the length's.
+     * reading {@link #len()}) adds a full fence after the flush ({@code SendWord.send} after
+     * {@code publish()}, {@code ConnReadSide} after {@code bookAck}). {@link #CLOSED} once closed, so
+     * the check every call makes for that is the same load as the length's.
      */
     long written;
     /**
@@ -411,7 +411,12 @@ abstract sealed class NodeChain permits LinkBuffer {
         tail = nd;
     }
 
-    /** Publishes the written bytes to the reader: {@link Writer#flush()}. Writer thread. */
+    /**
+     * Publishes the written bytes to the reader: {@link Writer#flush()}. Writer thread. The publication
+     * is a release store, which a reader's {@link #len()} (or any read) sees with everything written
+     * before it; it is no full fence: a handshake that reads another thread's flag right after a flush
+     * and needs that read ordered after it adds {@code VarHandle.fullFence()}.
+     */
     public void flush() {
         open();
         if (unflushed == 0 && flushNode == tail) {

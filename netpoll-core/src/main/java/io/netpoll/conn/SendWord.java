@@ -171,6 +171,9 @@ public abstract class SendWord {
      */
     public final boolean send(boolean canWait) throws IOException {
         publish();
+        // publish() is a release store (a LinkBuffer flush): order it before the state read below,
+        // which the send task stores before it reads the queue's length (a Dekker handshake)
+        VarHandle.fullFence();
         for (;;) {
             int s = (int) STATE.getVolatile(this);
             if (s == IDLE) {

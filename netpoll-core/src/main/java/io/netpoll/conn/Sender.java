@@ -16,7 +16,6 @@ import io.netpoll.timer.Deadlines;
 import io.netpoll.timer.Timeout;
 
 import java.io.IOException;
-import java.lang.invoke.VarHandle;
 
 /**
  * Moves a connection's output to the socket, by the protocol of {@link SendWord}: on the flushing
@@ -64,10 +63,7 @@ public final class Sender extends SendWord {
 
     @Override
     void publish() {
-        conn.output.seal();
-        // the flush is a release store: order it before the send state this thread reads next, which
-        // the poller stores before it reads the queue's length (see NodeChain.written)
-        VarHandle.fullFence();
+        conn.output.seal(); // a release store: SendWord.send fences after it (see NodeChain.written)
     }
 
     @Override
