@@ -68,6 +68,13 @@ final class Chunk {
     NodeChain viewOwner;
     boolean viewLent;
 
+    /** No view, no owner (see {@link #view}); by a holder allowed to write them. */
+    void dropView() {
+        view = null;
+        viewOwner = null;
+        viewLent = false;
+    }
+
     Chunk(ByteBuffer buf, int sizeClass, BufferPool pool) {
         this.buf = buf;
         this.address = NativeBuffer.addressOf(buf);

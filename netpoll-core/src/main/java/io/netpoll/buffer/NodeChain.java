@@ -320,9 +320,7 @@ abstract sealed class NodeChain permits LinkBuffer {
      */
     final void claim(Chunk k) {
         if (k.viewOwner != this && k.viewOwner != null) {
-            k.view = null;
-            k.viewOwner = null;
-            k.viewLent = false;
+            k.dropView();
         }
     }
 
@@ -595,9 +593,7 @@ abstract sealed class NodeChain permits LinkBuffer {
             Node next = n.next();
             Chunk k = n.chunk;
             if (k.viewOwner == this) {
-                k.view = null;
-                k.viewOwner = null;
-                k.viewLent = false;
+                k.dropView();
             }
             k.release();
             n = next;

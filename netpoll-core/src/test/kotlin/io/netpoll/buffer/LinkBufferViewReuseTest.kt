@@ -70,9 +70,7 @@ class LinkBufferViewReuseTest : FunSpec({
 
     test("a reused view's capacity ends at its bytes: it cannot be widened into the bytes after them") {
         withPool { pool ->
-            val b = LinkBuffer(pool)
-            b.writeBinary(seqBytes(3, 1000))
-            b.flush()
+            val b = published(pool, seqBytes(3, 1000))
             b.next(500)
             b.release()
             val v = b.next(8)
@@ -135,9 +133,7 @@ class LinkBufferViewReuseTest : FunSpec({
     test("a view object never moves to another buffer: a slice left holding the chunk alone makes its own, and the source's view stays as its caller left it") {
         withPool { pool ->
             val data = seqBytes(7, 100)
-            val b = LinkBuffer(pool)
-            b.writeBinary(data)
-            b.seal()
+            val b = sealed(pool, data)
             val v = b.next(10) // made while b holds the chunk alone: the chunk's view, b's
             val s = b.slice(90) // now shared
             b.release() // b's node, consumed and sealed, is freed; the slice keeps the chunk
@@ -157,9 +153,7 @@ class LinkBufferViewReuseTest : FunSpec({
 
     test("a chunk recycled to another buffer gets a view of that buffer; the first buffer's view keeps its shape") {
         withPool { pool ->
-            val b1 = LinkBuffer(pool)
-            b1.writeBinary(seqBytes(8, 300))
-            b1.seal()
+            val b1 = sealed(pool, seqBytes(8, 300))
             val k = b1.head.chunk
             val v = b1.next(300)
             b1.release() // the chunk goes back to the pool
@@ -202,9 +196,7 @@ class LinkBufferViewReuseTest : FunSpec({
 
     test("closing a buffer drops its view from the chunks it held, so a chunk still shared keeps it no more") {
         withPool { pool ->
-            val b = LinkBuffer(pool)
-            b.writeBinary(seqBytes(10, 100))
-            b.flush()
+            val b = published(pool, seqBytes(10, 100))
             b.next(10)
             val s = b.slice(20)
             b.close()
@@ -280,3 +272,6 @@ private fun published(pool: BufferPool, data: ByteArray): LinkBuffer = LinkBuffe
     writeBinary(data)
     flush()
 }
+
+/** A buffer of [pool] holding [data], published and sealed (release() frees it once consumed). */
+private fun sealed(pool: BufferPool, data: ByteArray): LinkBuffer = published(pool, data).apply { seal() }
