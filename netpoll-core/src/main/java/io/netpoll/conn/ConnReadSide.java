@@ -181,8 +181,9 @@ public abstract sealed class ConnReadSide extends ConnTimeouts permits NetConnec
             long n = count == 1 ? libc.read(fd, iov.getLong(0), booked) : libc.readv(fd, iov.address(), count);
             if (n > 0) {
                 input.bookAck((int) n);
-                // the flush is a release store: order it before the waiter state read next, which a
-                // reader stores before it reads len() (see NodeChain.written)
+                // the flush is a release store: order it before the handler pass's state read in
+                // runner.trigger() below (PassWord), which a pass stores before it reads len(); without
+                // it a pass could miss these bytes and leave them until the next edge (NodeChain.written)
                 VarHandle.fullFence();
                 if (idleTimeoutNanos > 0) {
                     lastActivity = poller.loopTime();
